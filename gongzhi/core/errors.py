@@ -1,0 +1,40 @@
+"""Shared errors. Services raise these; views and the API turn them into one error shape."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+
+class DomainError(Exception):
+    """A request that the domain refuses. ``fields`` maps field names to messages (Chinese in the UI)."""
+
+    code = "invalid"
+    status = 400
+
+    def __init__(self, message: str, *, fields: dict[str, list[str]] | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+        if code:
+            self.code = code
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+
+
+class PermissionDenied(DomainError):
+    code = "permission_denied"
+    status = 403
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    status = 409
+
+
+def fields_from_validation_error(exc: ValidationError) -> dict[str, list[str]]:
+    if hasattr(exc, "error_dict"):
+        return {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+    return {"__all__": [str(m) for m in exc.messages]}

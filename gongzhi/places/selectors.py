@@ -1,0 +1,31 @@
+"""Reads of the place tree. Each look-up is one query, whatever the depth."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from . import codes
+from .models import Place
+
+
+def place_get(*, code: str) -> Place | None:
+    return Place.objects.filter(code=code).first()
+
+
+def place_subtree(*, place: Place, include_self: bool = True, level: str | None = None) -> QuerySet[Place]:
+    qs = Place.objects.filter(code__startswith=place.prefix)
+    if not include_self:
+        qs = qs.exclude(code=place.code)
+    if level:
+        qs = qs.filter(level=level)
+    return qs.order_by("code")
+
+
+def place_ancestors(*, place: Place) -> list[Place]:
+    wanted = codes.ancestor_codes(place.code)
+    found = {p.code: p for p in Place.objects.filter(code__in=wanted)}
+    return [found[c] for c in wanted if c in found]
+
+
+def place_children(*, place: Place) -> QuerySet[Place]:
+    return Place.objects.filter(parent=place).order_by("code")
