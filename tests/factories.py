@@ -33,10 +33,11 @@ class PlaceFactory(factory.django.DjangoModelFactory):
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = User
+        skip_postgeneration_save = True
 
     phone = factory.LazyFunction(next_phone)
     display_name = factory.Sequence(lambda n: f"用户{n}")
-    password = factory.PostGenerationMethodCall("set_password", "gongzhi-test-pw")
+    password = factory.django.Password("gongzhi-test-pw")
 
 
 def place_chain(code: str) -> Place:

@@ -62,7 +62,10 @@ def may_grant(user, grant) -> bool:
 
 @rules.predicate
 def is_own_resident(user, resident) -> bool:
-    return resident is not None and getattr(resident, "user_id", None) == getattr(user, "id", None)
+    if resident is None or not getattr(user, "is_authenticated", False):
+        return False
+    owner = getattr(resident, "user_id", None)
+    return owner is not None and owner == user.pk
 
 
 rules.add_perm("places.view_place", covers_any_role)

@@ -22,9 +22,9 @@ def residents_visible(
     include_left: bool = False,
 ) -> QuerySet[Resident]:
     """The residents the user may see, optionally under a place. Constant queries: one, whatever the count."""
-    qs = Resident.objects.filter(access.prefix_q("community_id", user, access.RESIDENT_ROLES))
+    qs = Resident.objects.filter(access.prefix_q("community__code", user, access.RESIDENT_ROLES))
     if place is not None:
-        qs = qs.filter(community_id__startswith=place.prefix)
+        qs = qs.filter(community__code__startswith=place.prefix)
     if household:
         qs = qs.filter(household=household)
     if not include_left:
@@ -88,7 +88,7 @@ def grants_visible(*, user: Any, place: Place) -> QuerySet[RoleGrant]:
     if not user.has_perm("people.view_rolegrant", place):
         return RoleGrant.objects.none()
     return (
-        RoleGrant.objects.filter(Q(place_id__startswith=place.prefix) | Q(place_id__in=codes.ancestor_codes(place.code)))
+        RoleGrant.objects.filter(Q(place__code__startswith=place.prefix) | Q(place_id__in=codes.ancestor_codes(place.code)))
         .select_related("user", "place")
         .order_by("place_id", "role", "user__phone")
     )

@@ -153,13 +153,13 @@ def staff_home(request):
             counts[row["k"]] = row["n"]
     by_household = {r["household"]: r["n"] for r in visible.values("household").annotate(n=Count("id"))}
     latest_year = (
-        Population.objects.filter(place_id__startswith=place.prefix).aggregate(y=Max("year"))["y"]
+        Population.objects.filter(place__code__startswith=place.prefix).aggregate(y=Max("year"))["y"]
         or timezone.localdate().year
     )
     pop_by_child: dict[str, int] = {}
     if child_len:
         for row in (
-            Population.objects.filter(place_id__startswith=place.prefix, year=latest_year)
+            Population.objects.filter(place__code__startswith=place.prefix, year=latest_year)
             .annotate(k=Substr("place_id", 1, child_len)).values("k", "population")
         ):
             pop_by_child[row["k"]] = pop_by_child.get(row["k"], 0) + row["population"]
