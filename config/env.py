@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -37,7 +38,7 @@ def get_list(name: str, default: list[str]) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()] if value else default
 
 
-def _local_secret(filename: str, make: callable) -> str:  # type: ignore[valid-type]
+def _local_secret(filename: str, make: Callable[[], str]) -> str:
     """A secret generated once per checkout and kept in var/ (never committed)."""
     path = VAR_DIR / filename
     if path.exists():

@@ -39,9 +39,24 @@ class Tree:
 
 @pytest.fixture
 def tree(db) -> Tree:
-    return Tree(*(factories.place_chain(c) for c in (
-        PROVINCE, CITY, DISTRICT, STREET_A, STREET_B, COMM_A1, COMM_A2, COMM_B1, OTHER_DISTRICT, OTHER_STREET, OTHER_COMM,
-    )))
+    return Tree(
+        *(
+            factories.place_chain(c)
+            for c in (
+                PROVINCE,
+                CITY,
+                DISTRICT,
+                STREET_A,
+                STREET_B,
+                COMM_A1,
+                COMM_A2,
+                COMM_B1,
+                OTHER_DISTRICT,
+                OTHER_STREET,
+                OTHER_COMM,
+            )
+        )
+    )
 
 
 # Valid GB 11643 numbers (check digits computed) for tests.

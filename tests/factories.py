@@ -49,11 +49,27 @@ def place_chain(code: str) -> Place:
     return place
 
 
-def resident(community: Place, *, name: str = "张小明", household: str = "local", phone: str = "",
-             id_number: str = "", ref: str = "", actor=None, **extra):
+def resident(
+    community: Place,
+    *,
+    name: str = "张小明",
+    household: str = "local",
+    phone: str = "",
+    id_number: str = "",
+    ref: str = "",
+    actor=None,
+    **extra,
+):
     return services.resident_register(
-        actor=actor, community=community, name=name, household=household, phone=phone, id_number=id_number,
-        registered_on=extra.pop("registered_on", datetime.date(2024, 1, 1)), ref=ref, **extra,
+        actor=actor,
+        community=community,
+        name=name,
+        household=household,
+        phone=phone,
+        id_number=id_number,
+        registered_on=extra.pop("registered_on", datetime.date(2024, 1, 1)),
+        ref=ref,
+        **extra,
     )
 
 

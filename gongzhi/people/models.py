@@ -54,7 +54,7 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     objects = UserManager()
 
     USERNAME_FIELD = "phone"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[misc]
 
     class Meta:
         verbose_name = _("用户")
@@ -85,7 +85,10 @@ class Resident(BaseModel):
     name = models.CharField(_("姓名"), max_length=50, blank=True)
     phone = models.CharField(_("手机号"), max_length=11, blank=True, db_index=True, validators=[validate_mobile])
     community = models.ForeignKey(
-        Place, on_delete=models.PROTECT, related_name="residents", verbose_name=_("所在社区"),
+        Place,
+        on_delete=models.PROTECT,
+        related_name="residents",
+        verbose_name=_("所在社区"),
         limit_choices_to={"level": "community"},
     )
     registered_on = models.DateField(_("登记日期"))
@@ -172,7 +175,8 @@ class Consent(BaseModel):
         verbose_name_plural = _("同意记录")
         constraints = [
             models.UniqueConstraint(
-                fields=["resident", "purpose"], condition=models.Q(withdrawn_at__isnull=True),
+                fields=["resident", "purpose"],
+                condition=models.Q(withdrawn_at__isnull=True),
                 name="consent_one_active_per_purpose",
             ),
         ]

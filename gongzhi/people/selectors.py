@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -35,10 +36,8 @@ def residents_visible(
         digits = search.replace(" ", "")
         if digits.isdigit() and len(digits) == 11:
             q |= Q(phone=digits)
-        try:
+        with contextlib.suppress(protection.PersonalDataError):
             q |= Q(id_number_hash=protection.lookup_hash(protection.normalise_id_number(search)))
-        except protection.PersonalDataError:
-            pass
         qs = qs.filter(q)
     return qs.select_related("community").order_by("community_id", "ref")
 
@@ -88,7 +87,9 @@ def grants_visible(*, user: Any, place: Place) -> QuerySet[RoleGrant]:
     if not user.has_perm("people.view_rolegrant", place):
         return RoleGrant.objects.none()
     return (
-        RoleGrant.objects.filter(Q(place__code__startswith=place.prefix) | Q(place_id__in=codes.ancestor_codes(place.code)))
+        RoleGrant.objects.filter(
+            Q(place__code__startswith=place.prefix) | Q(place_id__in=codes.ancestor_codes(place.code))
+        )
         .select_related("user", "place")
         .order_by("place_id", "role", "user__phone")
     )

@@ -24,7 +24,16 @@ from . import protection
 from .models import ApiToken, Consent, OneTimeCode, Resident, RoleGrant, User
 from .sms import get_sender
 
-RESIDENT_FIELDS = ("name", "phone", "community", "registered_on", "left_on", "gender", "birth_year", "household")
+RESIDENT_FIELDS = (
+    "name",
+    "phone",
+    "community",
+    "registered_on",
+    "left_on",
+    "gender",
+    "birth_year",
+    "household",
+)
 
 
 def _invalid(exc: ValidationError) -> DomainError:
@@ -100,8 +109,12 @@ def resident_register(
     except IntegrityError as exc:
         raise Conflict("编号重复：该居民已登记", fields={"ref": ["编号已存在"]}) from exc
     audit_record(
-        actor=actor, action="create", target_type="resident", target_id=str(resident.pk),
-        place_code=community.code, summary=f"登记居民 {resident.masked_name}",
+        actor=actor,
+        action="create",
+        target_type="resident",
+        target_id=str(resident.pk),
+        place_code=community.code,
+        summary=f"登记居民 {resident.masked_name}",
     )
     return resident
 
@@ -130,10 +143,16 @@ def resident_update(*, actor: Any, resident: Resident, id_number: str | None = N
         raise _invalid(exc) from exc
     resident.save(update_fields=[*changed, "updated_at"])
     audit_record(
-        actor=actor, action="update", target_type="resident", target_id=str(resident.pk),
-        place_code=resident.community_id, summary=f"修改居民 {resident.masked_name}",
+        actor=actor,
+        action="update",
+        target_type="resident",
+        target_id=str(resident.pk),
+        place_code=resident.community_id,
+        summary=f"修改居民 {resident.masked_name}",
         # Which fields changed, never their personal values.
-        changes={"fields": sorted({c.replace("_encrypted", "").replace("_hash", "").replace("_masked", "") for c in changed})},
+        changes={
+            "fields": sorted({c.replace("_encrypted", "").replace("_hash", "").replace("_masked", "") for c in changed})
+        },
     )
     return resident
 
@@ -141,32 +160,49 @@ def resident_update(*, actor: Any, resident: Resident, id_number: str | None = N
 def resident_reveal(*, actor: Any, resident: Resident) -> dict[str, str]:
     """Full personal data of one resident, for someone allowed to see it. Every reveal is audited."""
     audit_record(
-        actor=actor, action="view_personal", target_type="resident", target_id=str(resident.pk),
-        place_code=resident.community_id, summary=f"查看居民 {resident.masked_name} 的完整个人信息",
+        actor=actor,
+        action="view_personal",
+        target_type="resident",
+        target_id=str(resident.pk),
+        place_code=resident.community_id,
+        summary=f"查看居民 {resident.masked_name} 的完整个人信息",
     )
     return {"name": resident.name, "phone": resident.phone, "id_number": resident.id_number()}
 
 
 @transaction.atomic
 def consent_give(*, resident: Resident, purpose: str, version: str, actor: Any = None) -> Consent:
-    existing = Consent.objects.select_for_update().filter(
-        resident=resident, purpose=purpose, withdrawn_at__isnull=True
-    ).first()
+    existing = (
+        Consent.objects.select_for_update()
+        .filter(resident=resident, purpose=purpose, withdrawn_at__isnull=True)
+        .first()
+    )
     if existing and existing.version == version:
         return existing
     now = timezone.now()
     if existing:
         existing.withdrawn_at = now
         existing.save(update_fields=["withdrawn_at", "updated_at"])
-    consent = Consent(resident=resident, purpose=purpose, version=version, given_at=now,
-                      recorded_by=actor if getattr(actor, "is_authenticated", False) else None)
+    consent = Consent(
+        resident=resident,
+        purpose=purpose,
+        version=version,
+        given_at=now,
+        recorded_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
     try:
         consent.full_clean()
     except ValidationError as exc:
         raise _invalid(exc) from exc
     consent.save(force_insert=True)
-    audit_record(actor=actor, action="create", target_type="consent", target_id=str(consent.pk),
-                 place_code=resident.community_id, summary=f"同意 {purpose} v{version}")
+    audit_record(
+        actor=actor,
+        action="create",
+        target_type="consent",
+        target_id=str(consent.pk),
+        place_code=resident.community_id,
+        summary=f"同意 {purpose} v{version}",
+    )
     return consent
 
 
@@ -176,8 +212,14 @@ def consent_withdraw(*, resident: Resident, purpose: str, actor: Any = None) -> 
         withdrawn_at=timezone.now(), updated_at=timezone.now()
     )
     if n:
-        audit_record(actor=actor, action="update", target_type="consent", target_id=str(resident.pk),
-                     place_code=resident.community_id, summary=f"撤回同意 {purpose}")
+        audit_record(
+            actor=actor,
+            action="update",
+            target_type="consent",
+            target_id=str(resident.pk),
+            place_code=resident.community_id,
+            summary=f"撤回同意 {purpose}",
+        )
     return n
 
 
@@ -201,7 +243,9 @@ def otp_send(*, phone: str, purpose: str = "login") -> None:
         recent.update(used_at=now)
         code = f"{secrets.randbelow(10**6):06d}"
         OneTimeCode.objects.create(
-            phone=phone, purpose=purpose, code_hash=_code_hash(phone, code),
+            phone=phone,
+            purpose=purpose,
+            code_hash=_code_hash(phone, code),
             expires_at=now + datetime.timedelta(seconds=settings.OTP_TTL_SECONDS),
         )
     get_sender().send(phone, f"【共治】您的验证码是 {code}，{settings.OTP_TTL_SECONDS // 60} 分钟内有效。")
@@ -218,7 +262,8 @@ def otp_verify(*, phone: str, code: str, purpose: str = "login") -> bool:
         row = (
             OneTimeCode.objects.select_for_update()
             .filter(phone=phone, purpose=purpose, used_at__isnull=True, expires_at__gt=now)
-            .order_by("-created_at").first()
+            .order_by("-created_at")
+            .first()
         )
         if row is None or row.attempts >= settings.OTP_MAX_ATTEMPTS:
             return False
@@ -252,15 +297,23 @@ def account_claim(*, phone: str, password: str) -> User:
         user.save(update_fields=["password", "updated_at"])
     else:
         raise Conflict("该手机号已有账号，请直接登录", fields={"phone": ["已注册"]})
-    resident = Resident.objects.select_for_update().filter(phone=phone, user__isnull=True).order_by("created_at").first()
+    resident = (
+        Resident.objects.select_for_update().filter(phone=phone, user__isnull=True).order_by("created_at").first()
+    )
     if resident:
         resident.user = user
         resident.save(update_fields=["user", "updated_at"])
         if not user.display_name:
             user.display_name = resident.name
             user.save(update_fields=["display_name", "updated_at"])
-        audit_record(actor=user, action="update", target_type="resident", target_id=str(resident.pk),
-                     place_code=resident.community_id, summary="居民认领账号")
+        audit_record(
+            actor=user,
+            action="update",
+            target_type="resident",
+            target_id=str(resident.pk),
+            place_code=resident.community_id,
+            summary="居民认领账号",
+        )
     return user
 
 
@@ -273,8 +326,12 @@ def role_grant(*, actor: Any, user: User, place: Place, role: str) -> RoleGrant:
     existing = RoleGrant.objects.filter(user=user, place=place, role=role).first()
     if existing:
         return existing
-    grant = RoleGrant(user=user, place=place, role=role,
-                      granted_by=actor if getattr(actor, "is_authenticated", False) else None)
+    grant = RoleGrant(
+        user=user,
+        place=place,
+        role=role,
+        granted_by=actor if getattr(actor, "is_authenticated", False) else None,
+    )
     try:
         grant.full_clean(validate_unique=False)
     except ValidationError as exc:
@@ -284,16 +341,27 @@ def role_grant(*, actor: Any, user: User, place: Place, role: str) -> RoleGrant:
             grant.save(force_insert=True)
     except IntegrityError:
         return RoleGrant.objects.get(user=user, place=place, role=role)
-    audit_record(actor=actor, action="grant", target_type="role_grant", target_id=str(grant.pk),
-                 place_code=place.code, summary=f"授予 {protection.mask_phone(user.phone)} {grant.get_role_display()}")
+    audit_record(
+        actor=actor,
+        action="grant",
+        target_type="role_grant",
+        target_id=str(grant.pk),
+        place_code=place.code,
+        summary=f"授予 {protection.mask_phone(user.phone)} {grant.get_role_display()}",
+    )
     return grant
 
 
 @transaction.atomic
 def role_revoke(*, actor: Any, grant: RoleGrant) -> None:
-    audit_record(actor=actor, action="revoke", target_type="role_grant", target_id=str(grant.pk),
-                 place_code=grant.place_id,
-                 summary=f"撤销 {protection.mask_phone(grant.user.phone)} {grant.get_role_display()}")
+    audit_record(
+        actor=actor,
+        action="revoke",
+        target_type="role_grant",
+        target_id=str(grant.pk),
+        place_code=grant.place_id,
+        summary=f"撤销 {protection.mask_phone(grant.user.phone)} {grant.get_role_display()}",
+    )
     grant.delete()
 
 

@@ -27,4 +27,4 @@ class MemorySender:
 
 
 def get_sender():
-    return import_string(settings.SMS_SENDER)()
+    return import_string(str(settings.SMS_SENDER))()

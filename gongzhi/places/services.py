@@ -30,7 +30,11 @@ def population_set(*, place: Place, year: int, population: int, actor=None) -> P
         row.full_clean()
         row.save(update_fields=["population"])
     audit_record(
-        actor=actor, action="update", target_type="population", target_id=f"{place.code}:{year}",
-        place_code=place.code, changes={"population": population},
+        actor=actor,
+        action="update",
+        target_type="population",
+        target_id=f"{place.code}:{year}",
+        place_code=place.code,
+        changes={"population": population},
     )
     return row

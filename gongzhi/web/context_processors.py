@@ -14,7 +14,9 @@ SWITCHER_LIMIT = 400
 
 def _place_choices(user) -> list[Place]:
     """The places of the user's staff grants and their subtrees (one query), for the place switcher."""
-    return list(Place.objects.filter(access.prefix_q("code", user, access.STAFF_ROLES)).order_by("code")[:SWITCHER_LIMIT])
+    return list(
+        Place.objects.filter(access.prefix_q("code", user, access.STAFF_ROLES)).order_by("code")[:SWITCHER_LIMIT]
+    )
 
 
 def navigation(request):

@@ -23,10 +23,14 @@ class PhoneField(forms.CharField):
 
 
 class PhoneLoginForm(AuthenticationForm):
-    username = PhoneField(label=_("手机号"), max_length=20, widget=forms.TextInput(
-        attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "tel"}))
-    password = forms.CharField(label=_("密码"), strip=False, widget=forms.PasswordInput(
-        attrs={"autocomplete": "current-password"}))
+    username = PhoneField(
+        label=_("手机号"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autofocus": True, "inputmode": "tel", "autocomplete": "tel"}),
+    )
+    password = forms.CharField(
+        label=_("密码"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
 
     error_messages = {
         "invalid_login": _("手机号或密码不正确。"),
@@ -40,8 +44,12 @@ class CodeRequestForm(forms.Form):
 
 class CodeLoginForm(forms.Form):
     phone = PhoneField(label=_("手机号"), max_length=20, widget=forms.TextInput(attrs={"inputmode": "tel"}))
-    code = forms.RegexField(label=_("验证码"), regex=r"^\d{6}$", error_messages={"invalid": _("验证码为 6 位数字")},
-                            widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}))
+    code = forms.RegexField(
+        label=_("验证码"),
+        regex=r"^\d{6}$",
+        error_messages={"invalid": _("验证码为 6 位数字")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class ClaimForm(CodeLoginForm):
@@ -57,12 +65,18 @@ class ResidentForm(forms.Form):
     birth_year = forms.IntegerField(label=_("出生年份"), required=False, min_value=1900)
     registered_on = forms.DateField(label=_("登记日期"), widget=forms.DateInput(attrs={"type": "date"}))
     left_on = forms.DateField(label=_("迁出日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    id_number = forms.CharField(label=_("身份证号（选填）"), max_length=18, required=False,
-                                help_text=_("加密保存；列表中只显示前 4 位和后 4 位。留空表示不修改。"))
+    id_number = forms.CharField(
+        label=_("身份证号（选填）"),
+        max_length=18,
+        required=False,
+        help_text=_("加密保存；列表中只显示前 4 位和后 4 位。留空表示不修改。"),
+    )
 
     def __init__(self, *args, communities=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["community"].choices = [(p.code, f"{p.name}（{p.code}）") for p in communities]
+        self.fields["community"].choices = [  # type: ignore[attr-defined]
+            (p.code, f"{p.name}（{p.code}）") for p in communities
+        ]
         self.initial.setdefault("registered_on", timezone.localdate())
 
     def clean_birth_year(self):
@@ -81,7 +95,7 @@ class ResidentForm(forms.Form):
         return value
 
     def clean(self):
-        data = super().clean()
+        data = super().clean() or {}
         reg, left = data.get("registered_on"), data.get("left_on")
         if reg and left and left < reg:
             self.add_error("left_on", _("迁出日期不能早于登记日期"))
@@ -99,4 +113,6 @@ class GrantForm(forms.Form):
     def __init__(self, *args, places=(), **kwargs):
         super().__init__(*args, **kwargs)
         indent = {"province": 0, "city": 1, "district": 2, "street": 3, "community": 4}
-        self.fields["place"].choices = [(p.code, f"{'　' * indent[p.level]}{p.name}") for p in places]
+        self.fields["place"].choices = [  # type: ignore[attr-defined]
+            (p.code, f"{'　' * indent[p.level]}{p.name}") for p in places
+        ]

@@ -158,23 +158,31 @@ def staff_home(request):
     )
     pop_by_child: dict[str, int] = {}
     if child_len:
-        for row in (
+        for key, population in (
             Population.objects.filter(place__code__startswith=place.prefix, year=latest_year)
-            .annotate(k=Substr("place_id", 1, child_len)).values("k", "population")
+            .annotate(k=Substr("place_id", 1, child_len))
+            .values_list("k", "population")
         ):
-            pop_by_child[row["k"]] = pop_by_child.get(row["k"], 0) + row["population"]
+            pop_by_child[key] = pop_by_child.get(key, 0) + population
     rows = [
-        {"place": c, "residents": counts.get(c.prefix, 0), "population": pop_by_child.get(c.prefix)}
-        for c in children
+        {"place": c, "residents": counts.get(c.prefix, 0), "population": pop_by_child.get(c.prefix)} for c in children
     ]
     total = sum(by_household.values())
-    return render(request, "web/staff_home.html", {
-        "place": place, "ancestors": ancestors, "rows": rows, "total": total,
-        "locals": by_household.get(Household.LOCAL, 0), "new_citizens": by_household.get(Household.NEW_CITIZEN, 0),
-        "population_year": latest_year,
-        "switchable": selectors.staff_places_switchable(user=request.user),
-        "grant_count": selectors.grants_visible(user=request.user, place=place).count(),
-    })
+    return render(
+        request,
+        "web/staff_home.html",
+        {
+            "place": place,
+            "ancestors": ancestors,
+            "rows": rows,
+            "total": total,
+            "locals": by_household.get(Household.LOCAL, 0),
+            "new_citizens": by_household.get(Household.NEW_CITIZEN, 0),
+            "population_year": latest_year,
+            "switchable": selectors.staff_places_switchable(user=request.user),
+            "grant_count": selectors.grants_visible(user=request.user, place=place).count(),
+        },
+    )
 
 
 @login_required
@@ -192,8 +200,11 @@ def place_switch(request):
 
 
 def _communities_for(request, place: Place):
-    return [p for p in place_selectors.place_subtree(place=place, level="community")
-            if request.user.has_perm("people.add_resident", p)]
+    return [
+        p
+        for p in place_selectors.place_subtree(place=place, level="community")
+        if request.user.has_perm("people.add_resident", p)
+    ]
 
 
 @login_required
@@ -215,9 +226,14 @@ def resident_list(request):
     )
     page = Paginator(residents, 50).get_page(request.GET.get("page"))
     context = {
-        "place": place, "page": page, "q": q, "household": household, "community": scope.code,
+        "place": place,
+        "page": page,
+        "q": q,
+        "household": household,
+        "community": scope.code,
         "communities": place_selectors.place_subtree(place=place, level="community"),
-        "households": Household.choices, "include_left": include_left,
+        "households": Household.choices,
+        "include_left": include_left,
     }
     template = "web/_resident_table.html" if request.headers.get("HX-Request") else "web/resident_list.html"
     return render(request, template, context)
@@ -235,9 +251,15 @@ def resident_new(request):
         community = next(p for p in communities if p.code == data["community"])
         try:
             resident = services.resident_register(
-                actor=request.user, community=community, name=data["name"], phone=data["phone"] or "",
-                registered_on=data["registered_on"], household=data["household"], gender=data["gender"] or "",
-                birth_year=data["birth_year"], id_number=data["id_number"],
+                actor=request.user,
+                community=community,
+                name=data["name"],
+                phone=data["phone"] or "",
+                registered_on=data["registered_on"],
+                household=data["household"],
+                gender=data["gender"] or "",
+                birth_year=data["birth_year"],
+                id_number=data["id_number"],
             )
         except DomainError as exc:
             _apply_errors(form, exc)
@@ -271,8 +293,11 @@ def resident_reveal(request, resident_id):
         raise PermissionDenied
     revealed = services.resident_reveal(actor=request.user, resident=resident)
     consents = list(Consent.objects.filter(resident=resident).order_by("-given_at"))
-    return render(request, "web/resident_detail.html",
-                  {"resident": resident, "revealed": revealed, "consents": consents})
+    return render(
+        request,
+        "web/resident_detail.html",
+        {"resident": resident, "revealed": revealed, "consents": consents},
+    )
 
 
 @login_required
@@ -285,9 +310,14 @@ def resident_edit(request, resident_id):
     if resident.community not in communities:
         communities = [resident.community, *communities]
     initial = {
-        "name": resident.name, "community": resident.community_id, "phone": resident.phone,
-        "household": resident.household, "gender": resident.gender, "birth_year": resident.birth_year,
-        "registered_on": resident.registered_on, "left_on": resident.left_on,
+        "name": resident.name,
+        "community": resident.community_id,
+        "phone": resident.phone,
+        "household": resident.household,
+        "gender": resident.gender,
+        "birth_year": resident.birth_year,
+        "registered_on": resident.registered_on,
+        "left_on": resident.left_on,
     }
     form = forms.ResidentForm(request.POST or None, initial=initial, communities=communities)
     if request.method == "POST" and form.is_valid():
@@ -295,9 +325,16 @@ def resident_edit(request, resident_id):
         community = next(p for p in communities if p.code == data["community"])
         try:
             services.resident_update(
-                actor=request.user, resident=resident, name=data["name"], phone=data["phone"] or "",
-                community=community, household=data["household"], gender=data["gender"] or "",
-                birth_year=data["birth_year"], registered_on=data["registered_on"], left_on=data["left_on"],
+                actor=request.user,
+                resident=resident,
+                name=data["name"],
+                phone=data["phone"] or "",
+                community=community,
+                household=data["household"],
+                gender=data["gender"] or "",
+                birth_year=data["birth_year"],
+                registered_on=data["registered_on"],
+                left_on=data["left_on"],
                 id_number=data["id_number"] or None,
             )
         except DomainError as exc:
@@ -305,8 +342,11 @@ def resident_edit(request, resident_id):
         else:
             messages.success(request, _("已保存"))
             return redirect("resident_detail", resident_id=resident.pk)
-    return render(request, "web/resident_form.html",
-                  {"form": form, "place": place, "title": _("修改居民信息"), "resident": resident})
+    return render(
+        request,
+        "web/resident_form.html",
+        {"form": form, "place": place, "title": _("修改居民信息"), "resident": resident},
+    )
 
 
 @login_required
@@ -331,9 +371,10 @@ def grant_list(request):
             else:
                 messages.success(request, _("已授予角色"))
                 return redirect("grant_list")
-    grants = list(selectors.grants_visible(user=request.user, place=place))
-    for g in grants:
-        g.can_revoke = request.user.has_perm("people.delete_rolegrant", g) and g.user_id != request.user.id
+    grants = [
+        (g, request.user.has_perm("people.delete_rolegrant", g) and g.user_id != request.user.pk)
+        for g in selectors.grants_visible(user=request.user, place=place)
+    ]
     return render(request, "web/grant_list.html", {"place": place, "grants": grants, "form": form})
 
 
@@ -362,8 +403,11 @@ def audit_list(request):
     if action in AuditEvent.Action.values:
         events = events.filter(action=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
-    return render(request, "web/audit_list.html",
-                  {"place": place, "page": page, "actions": AuditEvent.Action.choices, "action": action})
+    return render(
+        request,
+        "web/audit_list.html",
+        {"place": place, "page": page, "actions": AuditEvent.Action.choices, "action": action},
+    )
 
 
 # --- residents on their phones ----------------------------------------------------------------------------------
@@ -376,11 +420,16 @@ def resident_home(request):
         return render(request, "web/no_role.html")
     active = {c.purpose: c for c in Consent.objects.filter(resident=resident, withdrawn_at__isnull=True)}
     ancestors = place_selectors.place_ancestors(place=resident.community)
-    return render(request, "web/resident_home.html", {
-        "resident": resident, "ancestors": ancestors,
-        "consents": [(value, label, active.get(value)) for value, label in Consent.Purpose.choices],
-        "consent_version": CONSENT_VERSION,
-    })
+    return render(
+        request,
+        "web/resident_home.html",
+        {
+            "resident": resident,
+            "ancestors": ancestors,
+            "consents": [(value, label, active.get(value)) for value, label in Consent.Purpose.choices],
+            "consent_version": CONSENT_VERSION,
+        },
+    )
 
 
 @login_required
@@ -406,15 +455,23 @@ def my_export(request):
     if resident is None:
         raise Http404
     data = {
-        "ref": resident.ref, "name": resident.name, "phone": resident.phone,
+        "ref": resident.ref,
+        "name": resident.name,
+        "phone": resident.phone,
         "community": {"code": resident.community_id, "name": resident.community.name},
         "registered_on": resident.registered_on.isoformat(),
         "left_on": resident.left_on.isoformat() if resident.left_on else None,
-        "gender": resident.gender, "birth_year": resident.birth_year, "household": resident.household,
+        "gender": resident.gender,
+        "birth_year": resident.birth_year,
+        "household": resident.household,
         "id_number": resident.id_number(),
         "consents": [
-            {"purpose": c.purpose, "version": c.version, "given_at": c.given_at.isoformat(),
-             "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None}
+            {
+                "purpose": c.purpose,
+                "version": c.version,
+                "given_at": c.given_at.isoformat(),
+                "withdrawn_at": c.withdrawn_at.isoformat() if c.withdrawn_at else None,
+            }
             for c in Consent.objects.filter(resident=resident)
         ],
         "roles": [{"role": g.role, "place": g.place_id} for g in request.user.grants.all()],
@@ -423,4 +480,3 @@ def my_export(request):
     response = HttpResponse(json.dumps(data, ensure_ascii=False, indent=2), content_type="application/json")
     response["Content-Disposition"] = 'attachment; filename="gongzhi-my-data.json"'
     return response
-

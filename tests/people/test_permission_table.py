@@ -16,15 +16,26 @@ GRANTED_ON = {
 }
 
 # relation of the resident's community to the grant → which community the resident lives in
-RELATIONS = {"same": "comm_a1", "sibling": "comm_a2", "other_street": "comm_b1", "other_district": "other_comm"}
+RELATIONS = {
+    "same": "comm_a1",
+    "sibling": "comm_a2",
+    "other_street": "comm_b1",
+    "other_district": "other_comm",
+}
 
 EXPECTED_VIEW = {
-    ("admin", "same"): True, ("admin", "sibling"): True, ("admin", "other_street"): True,
+    ("admin", "same"): True,
+    ("admin", "sibling"): True,
+    ("admin", "other_street"): True,
     ("admin", "other_district"): False,
-    ("street_staff", "same"): True, ("street_staff", "sibling"): True, ("street_staff", "other_street"): False,
+    ("street_staff", "same"): True,
+    ("street_staff", "sibling"): True,
+    ("street_staff", "other_street"): False,
     ("street_staff", "other_district"): False,
-    ("community_worker", "same"): True, ("community_worker", "sibling"): False,
-    ("community_worker", "other_street"): False, ("community_worker", "other_district"): False,
+    ("community_worker", "same"): True,
+    ("community_worker", "sibling"): False,
+    ("community_worker", "other_street"): False,
+    ("community_worker", "other_district"): False,
 }
 
 

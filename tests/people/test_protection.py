@@ -8,7 +8,9 @@ from tests import factories
 from tests.conftest import ID_A, ID_B
 
 
-@pytest.mark.parametrize(("name", "masked"), [("张三", "张*"), ("张小明", "张*明"), ("欧阳小明", "欧**明"), ("王", "王")])
+@pytest.mark.parametrize(
+    ("name", "masked"), [("张三", "张*"), ("张小明", "张*明"), ("欧阳小明", "欧**明"), ("王", "王")]
+)
 def test_mask_name(name, masked):
     assert protection.mask_name(name) == masked
 
@@ -40,7 +42,10 @@ def test_id_check_digit():
 def test_id_number_encrypted_at_rest_findable_and_masked(tree):
     r = factories.resident(tree.comm_a1, name="李华", id_number=ID_A, phone="13812345678")
     with connection.cursor() as cur:
-        cur.execute("SELECT * FROM people_resident WHERE id = %s", [r.pk.hex if connection.vendor == "sqlite" else r.pk])
+        cur.execute(
+            "SELECT * FROM people_resident WHERE id = %s",
+            [r.pk.hex if connection.vendor == "sqlite" else r.pk],
+        )
         raw = " ".join(str(v) for v in cur.fetchone())
     assert ID_A not in raw
     assert r.id_number_masked == "3301**********123X"

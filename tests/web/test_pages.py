@@ -109,10 +109,18 @@ def test_resident_list_query_count_does_not_grow(client, tree):
 def test_register_resident_bad_input_shows_field_errors_and_writes_nothing(client, tree):
     worker = factories.staff("community_worker", tree.comm_a1)
     _login(client, worker)
-    resp = client.post(reverse("resident_new"), {
-        "name": "", "community": tree.comm_a1.code, "phone": "12345", "household": "local",
-        "registered_on": "2025-01-01", "id_number": ID_A[:17] + "0", "birth_year": "1800",
-    })
+    resp = client.post(
+        reverse("resident_new"),
+        {
+            "name": "",
+            "community": tree.comm_a1.code,
+            "phone": "12345",
+            "household": "local",
+            "registered_on": "2025-01-01",
+            "id_number": ID_A[:17] + "0",
+            "birth_year": "1800",
+        },
+    )
     page = resp.content.decode()
     assert resp.status_code == 200
     for text in ["姓名：", "手机号：", "身份证号（选填）：", "出生年份："]:
@@ -123,9 +131,15 @@ def test_register_resident_bad_input_shows_field_errors_and_writes_nothing(clien
 def test_register_resident_in_other_community_is_refused(client, tree):
     worker = factories.staff("community_worker", tree.comm_a1)
     _login(client, worker)
-    resp = client.post(reverse("resident_new"), {
-        "name": "王强", "community": tree.comm_a2.code, "household": "local", "registered_on": "2025-01-01",
-    })
+    resp = client.post(
+        reverse("resident_new"),
+        {
+            "name": "王强",
+            "community": tree.comm_a2.code,
+            "household": "local",
+            "registered_on": "2025-01-01",
+        },
+    )
     assert resp.status_code == 200 and "community" in resp.context["form"].errors
     assert Resident.objects.count() == 0
 
@@ -133,16 +147,34 @@ def test_register_resident_in_other_community_is_refused(client, tree):
 def test_register_and_edit_resident(client, tree):
     worker = factories.staff("community_worker", tree.comm_a1)
     _login(client, worker)
-    resp = client.post(reverse("resident_new"), {
-        "name": "王强", "community": tree.comm_a1.code, "household": "new_citizen", "registered_on": "2025-01-01",
-        "phone": "13900002222", "gender": "M", "birth_year": "1990", "id_number": "",
-    })
+    resp = client.post(
+        reverse("resident_new"),
+        {
+            "name": "王强",
+            "community": tree.comm_a1.code,
+            "household": "new_citizen",
+            "registered_on": "2025-01-01",
+            "phone": "13900002222",
+            "gender": "M",
+            "birth_year": "1990",
+            "id_number": "",
+        },
+    )
     r = Resident.objects.get()
     assert resp.status_code == 302 and r.name == "王强" and r.household == "new_citizen"
-    resp = client.post(reverse("resident_edit", args=[r.pk]), {
-        "name": "王强", "community": tree.comm_a1.code, "household": "new_citizen", "registered_on": "2025-01-01",
-        "phone": "13900002222", "gender": "M", "birth_year": "1991", "id_number": ID_A,
-    })
+    resp = client.post(
+        reverse("resident_edit", args=[r.pk]),
+        {
+            "name": "王强",
+            "community": tree.comm_a1.code,
+            "household": "new_citizen",
+            "registered_on": "2025-01-01",
+            "phone": "13900002222",
+            "gender": "M",
+            "birth_year": "1991",
+            "id_number": ID_A,
+        },
+    )
     r.refresh_from_db()
     assert resp.status_code == 302 and r.birth_year == 1991 and r.id_number() == ID_A
     assert AuditEvent.objects.filter(target_id=str(r.pk), action__in=["create", "update"]).count() == 2
@@ -162,14 +194,24 @@ def test_place_switcher_is_limited_to_grants(client, tree):
 def test_grant_page_grants_and_revokes_within_rights(client, tree):
     staff = factories.staff("street_staff", tree.street_a)
     _login(client, staff)
-    resp = client.post(reverse("grant_list"), {"phone": "13700001111", "place": tree.comm_a1.code,
-                                               "role": "community_worker", "display_name": "小陈"})
+    resp = client.post(
+        reverse("grant_list"),
+        {
+            "phone": "13700001111",
+            "place": tree.comm_a1.code,
+            "role": "community_worker",
+            "display_name": "小陈",
+        },
+    )
     assert resp.status_code == 302
-    client.post(reverse("grant_list"), {"phone": "13700001111", "place": tree.comm_a1.code,
-                                        "role": "community_worker"})
+    client.post(
+        reverse("grant_list"),
+        {"phone": "13700001111", "place": tree.comm_a1.code, "role": "community_worker"},
+    )
     assert RoleGrant.objects.filter(user__phone="13700001111").count() == 1, "double submit creates one grant"
-    resp = client.post(reverse("grant_list"), {"phone": "13700001112", "place": tree.street_a.code,
-                                               "role": "street_staff"})
+    resp = client.post(
+        reverse("grant_list"), {"phone": "13700001112", "place": tree.street_a.code, "role": "street_staff"}
+    )
     assert "无权" in resp.content.decode()
     grant = RoleGrant.objects.get(user__phone="13700001111")
     client.post(reverse("grant_revoke", args=[grant.pk]))
