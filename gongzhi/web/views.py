@@ -134,7 +134,8 @@ def home(request):
         return redirect("staff_home")
     if selectors.resident_of_user(user=request.user):
         return redirect("resident_home")
-    return render(request, "web/no_role.html")
+    grants = request.user.grants.select_related("place").order_by("place_id")
+    return render(request, "web/no_role.html", {"grants": grants})
 
 
 # --- staff ------------------------------------------------------------------------------------------------------

@@ -243,3 +243,11 @@ def test_resident_home_consent_and_export(client, tree):
     export = client.get(reverse("my_export"))
     assert export.status_code == 200 and export.json()["id_number"] == ID_A
     assert client.get(reverse("resident_list")).status_code == 403
+
+
+def test_teacher_home_lists_roles_without_staff_navigation(client, tree):
+    teacher = factories.staff("teacher", tree.street_a)
+    _login(client, teacher)
+    page = client.get(reverse("home")).content.decode()
+    assert "师资" in page and tree.street_a.name in page
+    assert reverse("resident_list") not in page, "navigation shows only what the user can use"
