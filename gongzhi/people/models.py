@@ -118,6 +118,10 @@ class Resident(BaseModel):
                 name="resident_birth_year_range",
             ),
             models.CheckConstraint(condition=models.Q(household__in=Household.values), name="resident_household"),
+            # One ID number, one resident — enforced by the database so that concurrent registrations cannot both win.
+            models.UniqueConstraint(
+                fields=["id_number_hash"], condition=~models.Q(id_number_hash=""), name="resident_id_number_unique"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -100,14 +100,16 @@ def resident_register(
     )
     _apply_id_number(resident, id_number or None)
     try:
-        resident.full_clean()
+        resident.full_clean(validate_unique=False)  # the database decides uniqueness (race-safe)
     except ValidationError as exc:
         raise _invalid(exc) from exc
     try:
         with transaction.atomic():
             resident.save(force_insert=True)
     except IntegrityError as exc:
-        raise Conflict("编号重复：该居民已登记", fields={"ref": ["编号已存在"]}) from exc
+        if Resident.objects.filter(ref=resident.ref).exists():
+            raise Conflict("编号重复：该居民已登记", fields={"ref": ["编号已存在"]}, code="duplicate_ref") from exc
+        raise Conflict("该身份证号码已登记在另一位居民名下", fields={"id_number": ["该身份证号码已被登记"]}) from exc
     audit_record(
         actor=actor,
         action="create",

@@ -57,6 +57,8 @@ class ClaimForm(CodeLoginForm):
 
 
 class ResidentForm(forms.Form):
+    # A key made when the form is shown: submitting the same form twice (double click, retry) registers one resident.
+    ref = forms.RegexField(regex=r"^[A-Za-z0-9_-]{4,64}$", widget=forms.HiddenInput, required=False)
     name = forms.CharField(label=_("姓名"), max_length=50)
     community = forms.ChoiceField(label=_("所在社区"))
     phone = PhoneField(label=_("手机号"), max_length=20, required=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -246,13 +247,16 @@ def resident_new(request):
     communities = _communities_for(request, place)
     if not communities:
         raise PermissionDenied
-    form = forms.ResidentForm(request.POST or None, communities=communities)
+    form = forms.ResidentForm(
+        request.POST or None, communities=communities, initial={"ref": f"R{secrets.token_hex(6).upper()}"}
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         community = next(p for p in communities if p.code == data["community"])
         try:
             resident = services.resident_register(
                 actor=request.user,
+                ref=data["ref"],
                 community=community,
                 name=data["name"],
                 phone=data["phone"] or "",
@@ -263,6 +267,13 @@ def resident_new(request):
                 id_number=data["id_number"],
             )
         except DomainError as exc:
+            already = data["ref"] and exc.code == "duplicate_ref"
+            existing = (
+                selectors.residents_visible(user=request.user).filter(ref=data["ref"]).first() if already else None
+            )
+            if existing is not None:
+                messages.info(request, _("该居民已登记（重复提交）"))
+                return redirect("resident_detail", resident_id=existing.pk)
             _apply_errors(form, exc)
         else:
             messages.success(request, _("已登记居民 %(name)s") % {"name": resident.masked_name})

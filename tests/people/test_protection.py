@@ -95,3 +95,14 @@ def test_update_writes_only_changed_fields_and_audits_without_values(tree):
     event = AuditEvent.objects.filter(action="update").latest("id")
     assert event.changes == {"fields": ["id_number", "phone"]}
     assert "13900001111" not in str(event.changes)
+
+
+def test_database_refuses_a_second_resident_with_the_same_id_hash(tree):
+    """Even a write that skips the service's check (a concurrent one) cannot store one ID number twice."""
+    from django.db import IntegrityError, transaction
+
+    a = factories.resident(tree.comm_a1, id_number=ID_A)
+    b = factories.resident(tree.comm_a1, name="另一人")
+    b.id_number_hash = a.id_number_hash
+    with pytest.raises(IntegrityError), transaction.atomic():
+        b.save(update_fields=["id_number_hash"])

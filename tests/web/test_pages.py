@@ -251,3 +251,21 @@ def test_teacher_home_lists_roles_without_staff_navigation(client, tree):
     page = client.get(reverse("home")).content.decode()
     assert "师资" in page and tree.street_a.name in page
     assert reverse("resident_list") not in page, "navigation shows only what the user can use"
+
+
+def test_double_submit_of_the_register_form_registers_one_resident(client, tree):
+    worker = factories.staff("community_worker", tree.comm_a1)
+    _login(client, worker)
+    form_page = client.get(reverse("resident_new"))
+    ref = form_page.context["form"].initial["ref"]
+    data = {
+        "ref": ref,
+        "name": "吴敏",
+        "community": tree.comm_a1.code,
+        "household": "local",
+        "registered_on": "2025-01-01",
+    }
+    first = client.post(reverse("resident_new"), data)
+    second = client.post(reverse("resident_new"), data)
+    assert Resident.objects.count() == 1
+    assert first.url == second.url == reverse("resident_detail", args=[Resident.objects.get().pk])
