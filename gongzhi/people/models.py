@@ -159,6 +159,9 @@ class Resident(BaseModel):
 class Consent(BaseModel):
     """A resident's consent to a processing purpose, in a given text version; withdrawing keeps the record."""
 
+    # The version of the consent texts currently shown to residents.
+    CURRENT_VERSION = "2026-01"
+
     class Purpose(models.TextChoices):
         PLATFORM = "platform", _("使用平台服务（个人信息处理规则）")
         PHOTOS = "photos", _("活动照片使用")

@@ -93,3 +93,24 @@ def grants_visible(*, user: Any, place: Place) -> QuerySet[RoleGrant]:
         .select_related("user", "place")
         .order_by("place_id", "role", "user__phone")
     )
+
+
+def places_visible(*, user: Any, level: str = "", parent: str = "", search: str = "") -> QuerySet[Place]:
+    """The places the user covers with any role (each grant's place and its subtree). One query."""
+    qs = Place.objects.filter(access.prefix_q("code", user))
+    if level:
+        qs = qs.filter(level=level)
+    if parent:
+        qs = qs.filter(parent_id=parent)
+    search = search.strip()
+    if search:
+        qs = qs.filter(name__contains=search)
+    return qs.order_by("code")
+
+
+def grant_get(*, user: Any, grant_id: Any) -> RoleGrant:
+    """A role grant on a place the user works on (people.view_rolegrant); any other grant is not found."""
+    grant = RoleGrant.objects.select_related("user", "place").filter(pk=grant_id).first()
+    if grant is None or not user.has_perm("people.view_rolegrant", grant):
+        raise NotFound("找不到该角色授权")
+    return grant

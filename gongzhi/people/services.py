@@ -319,6 +319,19 @@ def account_claim(*, phone: str, password: str) -> User:
     return user
 
 
+@transaction.atomic
+def user_password_set(*, user: User, password: str, actor: Any = None) -> User:
+    """Set a user's password (validated against the password rules)."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise DomainError("密码不符合要求", fields={"password": list(exc.messages)}) from exc
+    user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    audit_record(actor=actor or user, action="update", target_type="user", target_id=str(user.pk), summary="设置密码")
+    return user
+
+
 # --- role grants ------------------------------------------------------------------------------------------------
 
 

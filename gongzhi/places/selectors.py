@@ -29,3 +29,26 @@ def place_ancestors(*, place: Place) -> list[Place]:
 
 def place_children(*, place: Place) -> QuerySet[Place]:
     return Place.objects.filter(parent=place).order_by("code")
+
+
+def place_for_user(*, user, code: str) -> Place:
+    """A place the user covers with some role; any other code (unknown, malformed, elsewhere) is not found."""
+    from gongzhi.core.errors import NotFound
+
+    place = Place.objects.filter(code=code).first() if codes.CODE_RE.match(code or "") else None
+    if place is None or not user.has_perm("places.view_place", place):
+        raise NotFound("找不到该区划")
+    return place
+
+
+def population_by_year(*, place: Place) -> list[dict[str, int]]:
+    """Population by year: a community's own figures; above a community, the sum over its communities. One query."""
+    from django.db.models import Sum
+
+    from .models import Population
+
+    rows = Population.objects.filter(place__code__startswith=place.prefix, place__level="community")
+    return [
+        {"year": r["year"], "population": r["total"]}
+        for r in rows.order_by().values("year").annotate(total=Sum("population")).order_by("year")
+    ]

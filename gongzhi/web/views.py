@@ -30,8 +30,6 @@ from gongzhi.places.models import Place, Population
 from . import forms
 from .middleware import SESSION_KEY
 
-CONSENT_VERSION = "2026-01"
-
 
 def _staff_place(request) -> Place:
     """The current place of a staff user; users without a staff role get a 403."""
@@ -439,7 +437,7 @@ def resident_home(request):
             "resident": resident,
             "ancestors": ancestors,
             "consents": [(value, label, active.get(value)) for value, label in Consent.Purpose.choices],
-            "consent_version": CONSENT_VERSION,
+            "consent_version": Consent.CURRENT_VERSION,
         },
     )
 
@@ -452,7 +450,7 @@ def my_consent(request):
     if resident is None or purpose not in Consent.Purpose.values:
         raise Http404
     if request.POST.get("give") == "1":
-        services.consent_give(resident=resident, purpose=purpose, version=CONSENT_VERSION, actor=request.user)
+        services.consent_give(resident=resident, purpose=purpose, version=Consent.CURRENT_VERSION, actor=request.user)
         messages.success(request, _("已记录您的同意"))
     else:
         services.consent_withdraw(resident=resident, purpose=purpose, actor=request.user)

@@ -1,0 +1,63 @@
+"""``manage.py seed_demo [--seed N]``: write the demo interchange files into var/demo/, import them, create the demo
+logins. Running it again changes nothing."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from config import env
+from gongzhi.interchange.demo import DEFAULT_RESIDENTS, DEFAULT_SEED, generate_demo
+from gongzhi.interchange.demo_accounts import demo_accounts_ensure
+from gongzhi.interchange.importer import ImportFailed, import_data
+from gongzhi.interchange.progress import tqdm_bars
+
+from .import_data import print_errors, print_report
+
+
+class Command(BaseCommand):
+    help = "生成并导入演示数据，创建演示账号 / Generate and import the demo data and create the demo logins"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+        parser.add_argument(
+            "--residents", type=int, default=DEFAULT_RESIDENTS, help=f"residents (default {DEFAULT_RESIDENTS})"
+        )
+        parser.add_argument("--dir", default=None, help="where to write the files (default VAR_DIR/demo)")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        folder = Path(options["dir"]) if options["dir"] else env.VAR_DIR / "demo"
+        rows = generate_demo(folder, seed=options["seed"], residents=options["residents"])
+        self.stdout.write(
+            f"演示数据已写入 {folder}："
+            + "，".join(f"{name} {n} 行" for name, n in rows.items())
+            + f"  (demo files written to {folder})"
+        )
+        progress = None if options["no_progress"] else tqdm_bars(getattr(self.stderr, "_out", sys.stderr))
+        try:
+            report = import_data(folder, progress=progress)
+        except ImportFailed as exc:
+            print_errors(self, exc)
+            raise CommandError("演示数据导入失败  (demo import failed)") from exc
+        print_report(self, report)
+
+        logins = demo_accounts_ensure()
+        self.stdout.write("")
+        self.stdout.write("演示账号 Demo logins")
+        header = ("手机号 phone", "密码 password", "角色 role", "区划 place")
+        table = [header] + [
+            (x.phone, x.password, f"{x.role_label} / {x.role_english}", f"{x.place_name} {x.place_code}")
+            for x in logins
+        ]
+        widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
+        for row in table:
+            self.stdout.write("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)))
+
+
+def _width(text: str) -> int:
+    """Display width in a terminal: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
