@@ -49,7 +49,7 @@ format: env
 
 ## Chinese UI strings: extract and compile the message catalogues.
 messages: env
-	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=.tools --ignore=frontend
+	$(PY) manage.py makemessages -l en --ignore=.venv --ignore=.tools --ignore=frontend --ignore=tests
 	$(PY) manage.py compilemessages --ignore=.venv --ignore=.tools
 
 clean:

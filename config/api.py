@@ -21,6 +21,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import escape
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
@@ -98,28 +100,28 @@ def error_response(
     return api.create_response(request, body, status=status)
 
 
-# Chinese messages for the pydantic error types a client meets most.
+# Messages (Chinese source, translated per request) for the pydantic error types a client meets most.
 PYDANTIC_MESSAGES = {
-    "missing": "必填",
-    "string_too_long": "太长",
-    "string_too_short": "不能为空",
-    "string_pattern_mismatch": "格式不正确",
-    "string_type": "应为文本",
-    "enum": "不是可选的值",
-    "literal_error": "不是可选的值",
-    "int_parsing": "应为整数",
-    "int_type": "应为整数",
-    "greater_than_equal": "太小",
-    "less_than_equal": "太大",
-    "date_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_from_datetime_parsing": "日期格式应为 YYYY-MM-DD",
-    "date_type": "日期格式应为 YYYY-MM-DD",
-    "uuid_parsing": "格式不正确",
-    "uuid_type": "格式不正确",
-    "bool_parsing": "应为 true 或 false",
-    "json_invalid": "JSON 格式不正确",
-    "model_attributes_type": "应为 JSON 对象",
-    "dict_type": "应为 JSON 对象",
+    "missing": gettext_lazy("必填"),
+    "string_too_long": gettext_lazy("太长"),
+    "string_too_short": gettext_lazy("不能为空"),
+    "string_pattern_mismatch": gettext_lazy("格式不正确"),
+    "string_type": gettext_lazy("应为文本"),
+    "enum": gettext_lazy("不是可选的值"),
+    "literal_error": gettext_lazy("不是可选的值"),
+    "int_parsing": gettext_lazy("应为整数"),
+    "int_type": gettext_lazy("应为整数"),
+    "greater_than_equal": gettext_lazy("太小"),
+    "less_than_equal": gettext_lazy("太大"),
+    "date_parsing": gettext_lazy("日期格式应为 YYYY-MM-DD"),
+    "date_from_datetime_parsing": gettext_lazy("日期格式应为 YYYY-MM-DD"),
+    "date_type": gettext_lazy("日期格式应为 YYYY-MM-DD"),
+    "uuid_parsing": gettext_lazy("格式不正确"),
+    "uuid_type": gettext_lazy("格式不正确"),
+    "bool_parsing": gettext_lazy("应为 true 或 false"),
+    "json_invalid": gettext_lazy("JSON 格式不正确"),
+    "model_attributes_type": gettext_lazy("应为 JSON 对象"),
+    "dict_type": gettext_lazy("应为 JSON 对象"),
 }
 
 
@@ -140,7 +142,8 @@ def validation_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
         if kind == "value_error" and "ctx" in err and "error" in err["ctx"]:
             message = str(err["ctx"]["error"])
         else:
-            message = PYDANTIC_MESSAGES.get(kind, str(err.get("msg", "无效")))
+            known = PYDANTIC_MESSAGES.get(kind)
+            message = str(known) if known is not None else str(err.get("msg", _("无效")))
         fields.setdefault(name, []).append(message)
     return fields
 
@@ -148,13 +151,13 @@ def validation_fields(errors: list[dict[str, Any]]) -> dict[str, list[str]]:
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return error_response(
-        request, status=422, code="invalid", message="提交的数据有误", fields=validation_fields(exc.errors)
+        request, status=422, code="invalid", message=_("提交的数据有误"), fields=validation_fields(exc.errors)
     )
 
 
 @api.exception_handler(AuthenticationError)
 def on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error_response(request, status=401, code="unauthenticated", message="请先登录")
+    return error_response(request, status=401, code="unauthenticated", message=_("请先登录"))
 
 
 @api.exception_handler(DomainError)
@@ -164,20 +167,20 @@ def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
 
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return error_response(request, status=404, code="not_found", message="找不到该资源")
+    return error_response(request, status=404, code="not_found", message=_("找不到该资源"))
 
 
 @api.exception_handler(DjangoPermissionDenied)
 def on_permission_denied(request: HttpRequest, exc: DjangoPermissionDenied) -> HttpResponse:
-    return error_response(request, status=403, code="permission_denied", message="您无权执行此操作")
+    return error_response(request, status=403, code="permission_denied", message=_("您无权执行此操作"))
 
 
 HTTP_ERROR_CODES = {
-    400: ("bad_request", "请求有误"),
-    401: ("unauthenticated", "请先登录"),
-    403: ("permission_denied", "您无权执行此操作"),
-    404: ("not_found", "找不到该资源"),
-    429: ("rate_limited", "请求太频繁，请稍后再试"),
+    400: ("bad_request", gettext_lazy("请求有误")),
+    401: ("unauthenticated", gettext_lazy("请先登录")),
+    403: ("permission_denied", gettext_lazy("您无权执行此操作")),
+    404: ("not_found", gettext_lazy("找不到该资源")),
+    429: ("rate_limited", gettext_lazy("请求太频繁，请稍后再试")),
 }
 
 
@@ -185,18 +188,22 @@ HTTP_ERROR_CODES = {
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 400 and exc.message.startswith("Cannot parse request body"):
         return error_response(
-            request, status=400, code="invalid", message="提交的数据有误", fields={"__all__": ["请求体不是有效的 JSON"]}
+            request,
+            status=400,
+            code="invalid",
+            message=_("提交的数据有误"),
+            fields={"__all__": [_("请求体不是有效的 JSON")]},
         )
     if exc.status_code == 403 and "CSRF" in exc.message:
-        return error_response(request, status=403, code="csrf_failed", message="CSRF 校验失败，请刷新页面后重试")
+        return error_response(request, status=403, code="csrf_failed", message=_("CSRF 校验失败，请刷新页面后重试"))
     code, message = HTTP_ERROR_CODES.get(exc.status_code, ("error", exc.message))
-    return error_response(request, status=exc.status_code, code=code, message=message)
+    return error_response(request, status=exc.status_code, code=code, message=str(message))
 
 
 @api.exception_handler(Exception)
 def on_server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     logger.error("API error on %s %s", request.method, request.path, exc_info=exc)
-    return error_response(request, status=500, code="server_error", message="服务器内部错误，请稍后再试")
+    return error_response(request, status=500, code="server_error", message=_("服务器内部错误，请稍后再试"))
 
 
 # --- routers ----------------------------------------------------------------------------------------------------

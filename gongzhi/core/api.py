@@ -23,7 +23,7 @@ class ApiRequest(HttpRequest):
 
 class ErrorDetail(Schema):
     code: str = Field(..., description="机器可读的错误代码，如 invalid、unauthenticated、not_found、permission_denied")
-    message: str = Field(..., description="给人看的说明（中文）")
+    message: str = Field(..., description="给人看的说明（按请求的语言：中文或英文）")
     fields: dict[str, list[str]] = Field(..., description="字段名 → 该字段的错误说明")
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 
 class DomainError(Exception):
-    """A request that the domain refuses. ``fields`` maps field names to messages (Chinese in the UI)."""
+    """A request that the domain refuses. ``fields`` maps field names to messages (translated into the active language when raised)."""
 
     code = "invalid"
     status = 400

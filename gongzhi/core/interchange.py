@@ -6,7 +6,7 @@ This module lives in ``core`` so that every app can declare its files while depe
 
 A spec describes one file:
 
-- ``name`` ("places.csv"), ``title`` (Chinese, for people), ``order`` (places before population before residents …);
+- ``name`` ("places.csv"), ``title`` (for people, translatable), ``order`` (places before population before residents …);
 - ``columns``: the ordered columns; a column is *required* when the header must contain it, *exported* when export
   writes it (personal data such as names is accepted on import but never exported);
 - ``key``: the column(s) that identify a row; a row whose key exists is updated, else created;
@@ -24,10 +24,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 RowT = TypeVar("RowT")
 T = TypeVar("T")
@@ -62,10 +67,10 @@ class RowError:
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
-            where += f" 第 {self.row} 行"
+            where = _("%(file)s 第 %(row)s 行") % {"file": where, "row": self.row}
         if self.column:
             where += f" {self.column}"
-        return f"{where}：{self.message}"
+        return _("%(where)s：%(message)s") % {"where": where, "message": self.message}
 
     def english(self) -> str:
         where = self.file
@@ -111,7 +116,7 @@ class Cells:
     def _missing(self, column: str, required: bool) -> bool:
         if self.raw(column) == "":
             if required:
-                self.error(column, "必填，不能为空")
+                self.error(column, _("必填，不能为空"))
             return True
         return False
 
@@ -120,7 +125,9 @@ class Cells:
         if self._missing(column, required):
             return ""
         if max_length is not None and len(value) > max_length:
-            self.error(column, f"不能超过 {max_length} 个字符（现为 {len(value)} 个）")
+            self.error(
+                column, _("不能超过 %(max)s 个字符（现为 %(length)s 个）") % {"max": max_length, "length": len(value)}
+            )
             return ""
         return value
 
@@ -131,18 +138,22 @@ class Cells:
         if self._missing(column, required):
             return None
         if not INT_RE.match(value):
-            self.error(column, f"应为整数，而不是“{value}”")
+            self.error(column, _("应为整数，而不是“%(value)s”") % {"value": value})
             return None
         number = int(value)
         if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
             low = "" if minimum is None else str(minimum)
             high = "" if maximum is None else str(maximum)
             if minimum is not None and maximum is not None:
-                self.error(column, f"应在 {low} 到 {high} 之间（现为 {number}）")
+                self.error(
+                    column,
+                    _("应在 %(low)s 到 %(high)s 之间（现为 %(number)s）")
+                    % {"low": low, "high": high, "number": number},
+                )
             elif minimum is not None:
-                self.error(column, f"不能小于 {low}（现为 {number}）")
+                self.error(column, _("不能小于 %(low)s（现为 %(number)s）") % {"low": low, "number": number})
             else:
-                self.error(column, f"不能大于 {high}（现为 {number}）")
+                self.error(column, _("不能大于 %(high)s（现为 %(number)s）") % {"high": high, "number": number})
             return None
         return number
 
@@ -153,13 +164,13 @@ class Cells:
         try:
             number = Decimal(value)
         except InvalidOperation:
-            self.error(column, f"应为数字，而不是“{value}”")
+            self.error(column, _("应为数字，而不是“%(value)s”") % {"value": value})
             return None
         if not number.is_finite():
-            self.error(column, f"应为数字，而不是“{value}”")
+            self.error(column, _("应为数字，而不是“%(value)s”") % {"value": value})
             return None
         if minimum is not None and number < minimum:
-            self.error(column, f"不能小于 {minimum}（现为 {number}）")
+            self.error(column, _("不能小于 %(low)s（现为 %(number)s）") % {"low": minimum, "number": number})
             return None
         return number
 
@@ -172,7 +183,7 @@ class Cells:
                 raise ValueError
             return datetime.date.fromisoformat(value)
         except ValueError:
-            self.error(column, f"日期应为 YYYY-MM-DD 格式（如 2025-03-01），而不是“{value}”")
+            self.error(column, _("日期应为 YYYY-MM-DD 格式（如 2025-03-01），而不是“%(value)s”") % {"value": value})
             return None
 
     def datetime(self, column: str, *, required: bool = False) -> datetime.datetime | None:
@@ -185,21 +196,27 @@ class Cells:
                 raise ValueError
             moment = datetime.datetime.fromisoformat(value)
         except ValueError:
-            self.error(column, f"时间应为 ISO 8601 格式并带时区（如 2025-03-01T19:30:00+08:00），而不是“{value}”")
+            self.error(
+                column,
+                _("时间应为 ISO 8601 格式并带时区（如 2025-03-01T19:30:00+08:00），而不是“%(value)s”")
+                % {"value": value},
+            )
             return None
         if moment.tzinfo is None:
-            self.error(column, f"时间需带时区偏移（如 +08:00）：“{value}”")
+            self.error(column, _("时间需带时区偏移（如 +08:00）：“%(value)s”") % {"value": value})
             return None
         return moment
 
-    def choice(self, column: str, choices: Mapping[str, str], *, required: bool = False) -> str:
-        """One of ``choices`` (value → Chinese label); the message lists them."""
+    def choice(self, column: str, choices: Mapping[str, StrOrPromise], *, required: bool = False) -> str:
+        """One of ``choices`` (value → label); the message lists them."""
         value = self.raw(column)
         if self._missing(column, required):
             return ""
         if value not in choices:
-            allowed = "、".join(f"{k}（{v}）" for k, v in choices.items())
-            self.error(column, f"应为 {allowed} 之一，而不是“{value}”")
+            allowed = pgettext("list separator", "、").join(
+                _("%(value)s（%(label)s）") % {"value": k, "label": v} for k, v in choices.items()
+            )
+            self.error(column, _("应为 %(allowed)s 之一，而不是“%(value)s”") % {"allowed": allowed, "value": value})
             return ""
         return value
 
@@ -305,7 +322,7 @@ class FileSpec(Generic[RowT]):
     """One interchange file. Subclasses set the class attributes and implement parse_row, write and export."""
 
     name: ClassVar[str]
-    title: ClassVar[str]
+    title: ClassVar[StrOrPromise]
     order: ClassVar[int]
     columns: ClassVar[tuple[Column, ...]]
     key: ClassVar[tuple[str, ...]]

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import NotFound
 from gongzhi.core.interchange import ProgressFactory, specs
@@ -31,9 +33,9 @@ def export_data(
         try:
             codes.validate_code(place_code)
         except codes.CodeError as exc:
-            raise NotFound(f"区划代码 {place_code} 无效：{exc}") from exc
+            raise NotFound(_("区划代码 %(code)s 无效：%(error)s") % {"code": place_code, "error": exc}) from exc
         if not Place.objects.filter(code=place_code).exists():
-            raise NotFound(f"找不到区划 {place_code}")
+            raise NotFound(_("找不到区划 %(code)s") % {"code": place_code})
     tables = [OutTable(s.name, s.export_columns, s.export(place_code=place_code or None)) for s in specs()]
     bar = progress("导出", None) if progress else None
     try:

@@ -15,9 +15,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext, pgettext
 
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import DomainError
@@ -36,13 +38,16 @@ from gongzhi.core.interchange import (
 
 from .readers import ReadError, Table, open_source
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PROGRESS_EVERY = 500
 
 
 @dataclass
 class FileReport:
     name: str
-    title: str
+    title: StrOrPromise
     counts: WriteCounts
 
     @property
@@ -71,8 +76,13 @@ class ImportFailed(DomainError):
     def __init__(self, errors: list[RowError]):
         fields: dict[str, list[str]] = {}
         for e in errors:
-            fields.setdefault(e.file, []).append(str(e)[len(e.file) :].lstrip(" ："))
-        super().__init__(f"导入失败：发现 {len(errors)} 处错误，没有写入任何数据", fields=fields)
+            fields.setdefault(e.file, []).append(str(e)[len(e.file) :].lstrip(" ：:"))
+        message = ngettext(
+            "导入失败：发现 %(count)s 处错误，没有写入任何数据",
+            "导入失败：发现 %(count)s 处错误，没有写入任何数据",
+            len(errors),
+        ) % {"count": len(errors)}
+        super().__init__(message, fields=fields)
         self.errors = errors
 
 
@@ -107,8 +117,9 @@ def import_data(
                 _parse(spec, table, context, progress)
 
     if not context.present:
-        expected = "、".join(s.name for s in registered)
-        raise ImportFailed([RowError(Path(path).name, None, None, f"没有找到可导入的文件（可导入：{expected}）")])
+        expected = pgettext("list separator", "、").join(s.name for s in registered)
+        message = _("没有找到可导入的文件（可导入：%(expected)s）") % {"expected": expected}
+        raise ImportFailed([RowError(Path(path).name, None, None, message)])
 
     for spec in registered:
         if spec.name in context.rows and context.trusts(spec.name):
@@ -157,20 +168,29 @@ def _check_header(spec: FileSpec[Any], table: Table, context: ImportContext) -> 
     seen: dict[str, int] = {}
     for index, column in enumerate(table.header, start=1):
         if column == "":
-            context.error(spec.name, 1, None, f"第 {index} 列没有列名")
+            context.error(spec.name, 1, None, _("第 %(index)s 列没有列名") % {"index": index})
             ok = False
         elif column in seen:
-            context.error(spec.name, 1, column, f"列名重复（第 {seen[column]} 列和第 {index} 列）")
+            context.error(
+                spec.name,
+                1,
+                column,
+                _("列名重复（第 %(first)s 列和第 %(index)s 列）") % {"first": seen[column], "index": index},
+            )
             ok = False
         elif column not in spec.column_names:
             context.error(
-                spec.name, 1, column, f"未知的列“{column}”（{spec.name} 可用的列：{', '.join(spec.column_names)}）"
+                spec.name,
+                1,
+                column,
+                _("未知的列“%(column)s”（%(file)s 可用的列：%(columns)s）")
+                % {"column": column, "file": spec.name, "columns": ", ".join(spec.column_names)},
             )
             ok = False
         seen.setdefault(column, index)
     for column in spec.required_columns:
         if column not in seen:
-            context.error(spec.name, 1, column, f"缺少必需的列“{column}”")
+            context.error(spec.name, 1, column, _("缺少必需的列“%(column)s”") % {"column": column})
             ok = False
     return ok
 
@@ -196,7 +216,12 @@ def _parse(spec: FileSpec[Any], table: Table, context: ImportContext, progress: 
                 continue  # a blank line
             if len(cells) > width:
                 if any(cells[width:]):
-                    context.error(spec.name, number, None, f"该行有 {len(cells)} 个单元格，多于表头的 {width} 列")
+                    context.error(
+                        spec.name,
+                        number,
+                        None,
+                        _("该行有 %(cells)s 个单元格，多于表头的 %(width)s 列") % {"cells": len(cells), "width": width},
+                    )
                     continue
                 cells = cells[:width]
             elif len(cells) < width:
@@ -209,8 +234,14 @@ def _parse(spec: FileSpec[Any], table: Table, context: ImportContext, progress: 
                 continue
             key = spec.key_of(value)
             if key in first_with_key:
-                shown = "、".join(f"{k}={v}" for k, v in zip(spec.key, key, strict=True))
-                context.error(spec.name, number, spec.key[0], f"与第 {first_with_key[key]} 行重复（{shown}）")
+                separator = pgettext("list separator", "、")
+                shown = separator.join(f"{k}={v}" for k, v in zip(spec.key, key, strict=True))
+                context.error(
+                    spec.name,
+                    number,
+                    spec.key[0],
+                    _("与第 %(row)s 行重复（%(key)s）") % {"row": first_with_key[key], "key": shown},
+                )
                 continue
             first_with_key[key] = number
             parsed.append(ParsedRow(number, value))

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gongzhi.core.interchange import spec_for
 
@@ -27,7 +28,7 @@ Row = tuple[int, list[str]]  # (spreadsheet row number, cells)
 
 
 class ReadError(Exception):
-    """A file that cannot be read at all (not UTF-8, not a workbook …); the message is for people, in Chinese."""
+    """A file that cannot be read at all (not UTF-8, not a workbook …); the message is for people, in the active language."""
 
 
 @dataclass
@@ -99,8 +100,8 @@ def open_source(path: str | os.PathLike[str], *, names: Collection[str] | None =
     if path.suffix.lower() == ".xlsx" and path.is_file():
         return _open_workbook(path, names)
     if not path.exists():
-        raise ReadError(f"找不到 {path}")
-    raise ReadError(f"{path} 既不是文件夹，也不是 .xlsx 工作簿")
+        raise ReadError(_("找不到 %(path)s") % {"path": path})
+    raise ReadError(_("%(path)s 既不是文件夹，也不是 .xlsx 工作簿") % {"path": path})
 
 
 def _canonical(name: str, names: Collection[str] | None) -> str | None:
@@ -123,7 +124,7 @@ def _open_folder(folder: Path, names: Collection[str] | None) -> Source:
             source.ignored.append(file.name)
             continue
         if name in source.tables or name in source.errors:
-            source.errors[name] = f"有两个 {name}（文件名大小写不同）"
+            source.errors[name] = _("有两个 %(name)s（文件名大小写不同）") % {"name": name}
             source.tables.pop(name, None)
             continue
         try:
@@ -136,7 +137,9 @@ def _open_folder(folder: Path, names: Collection[str] | None) -> Source:
 
 
 def _decode_error(file: Path) -> ReadError:
-    return ReadError(f"{file.name} 不是 UTF-8 编码的文本（用 Excel 保存时请选择“CSV UTF-8（逗号分隔）”）")
+    return ReadError(
+        _("%(file)s 不是 UTF-8 编码的文本（用 Excel 保存时请选择“CSV UTF-8（逗号分隔）”）") % {"file": file.name}
+    )
 
 
 def _csv_head(file: Path) -> tuple[list[str], int]:
@@ -148,9 +151,9 @@ def _csv_head(file: Path) -> tuple[list[str], int]:
     except UnicodeDecodeError as exc:
         raise _decode_error(file) from exc
     except csv.Error as exc:
-        raise ReadError(f"{file.name} 不是有效的 CSV：{exc}") from exc
+        raise ReadError(_("%(file)s 不是有效的 CSV：%(error)s") % {"file": file.name, "error": exc}) from exc
     if first is None or not _clean_header(first):
-        raise ReadError("文件为空，缺少表头行")
+        raise ReadError(_("文件为空，缺少表头行"))
     return _clean_header(first), max(lines - 1, 0)
 
 
@@ -164,7 +167,7 @@ def _csv_rows(file: Path) -> Iterator[Row]:
     except UnicodeDecodeError as exc:
         raise _decode_error(file) from exc
     except csv.Error as exc:
-        raise ReadError(f"{file.name} 不是有效的 CSV：{exc}") from exc
+        raise ReadError(_("%(file)s 不是有效的 CSV：%(error)s") % {"file": file.name, "error": exc}) from exc
 
 
 # --- XLSX workbook ----------------------------------------------------------------------------------------------
@@ -178,7 +181,7 @@ def _open_workbook(path: Path, names: Collection[str] | None) -> Source:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError) as exc:
-        raise ReadError(f"{path.name} 不是有效的 .xlsx 工作簿") from exc
+        raise ReadError(_("%(file)s 不是有效的 .xlsx 工作簿") % {"file": path.name}) from exc
     source = Source(_close=workbook.close)
     for sheet in workbook.worksheets:
         name = _canonical(sheet.title, names)
@@ -186,13 +189,13 @@ def _open_workbook(path: Path, names: Collection[str] | None) -> Source:
             source.ignored.append(sheet.title)
             continue
         if name in source.tables or name in source.errors:
-            source.errors[name] = f"工作簿中有两张 {name} 工作表"
+            source.errors[name] = _("工作簿中有两张 %(name)s 工作表") % {"name": name}
             source.tables.pop(name, None)
             continue
         first = next(sheet.iter_rows(min_row=1, max_row=1, values_only=True), None)
         header = _clean_header([text_of(v) for v in first]) if first else []
         if not header:
-            source.errors[name] = "工作表为空，缺少表头行"
+            source.errors[name] = _("工作表为空，缺少表头行")
             continue
         total = max((sheet.max_row or 1) - 1, 0)
         source.tables[name] = Table(name, f"{path.name}:{sheet.title}", header, total, partial(_sheet_rows, sheet))

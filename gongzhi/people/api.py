@@ -12,6 +12,7 @@ import ninja.security
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.errors import AuthenticationError
 from ninja.pagination import PageNumberPagination, paginate
@@ -235,13 +236,13 @@ def _place_named(code: str, field: str) -> Place:
     """The place named in a request body; an unknown code is an error on that field."""
     place = place_selectors.place_get(code=code) if codes.CODE_RE.match(code) else None
     if place is None:
-        raise DomainError("提交的数据有误", fields={field: ["找不到该区划代码"]})
+        raise DomainError(_("提交的数据有误"), fields={field: [_("找不到该区划代码")]})
     return place
 
 
 def _require(request: ApiRequest, perm: str, obj: Any, field: str | None = None) -> None:
     if not request.auth.has_perm(perm, obj):
-        message = "您无权执行此操作"
+        message = _("您无权执行此操作")
         raise PermissionDenied(message, fields={field: [message]} if field else None)
 
 
@@ -348,7 +349,7 @@ def grant_delete(request: ApiRequest, grant_id: uuid.UUID) -> Any:
     grant = selectors.grant_get(user=request.auth, grant_id=grant_id)
     _require(request, "people.delete_rolegrant", grant)
     if grant.user_id == request.auth.pk:
-        raise DomainError("不能撤销自己的角色", code="own_grant")
+        raise DomainError(_("不能撤销自己的角色"), code="own_grant")
     services.role_revoke(actor=request.auth, grant=grant)
     return Status(204, None)
 

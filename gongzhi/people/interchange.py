@@ -12,8 +12,11 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core.interchange import (
     Cells,
@@ -33,9 +36,12 @@ from gongzhi.places.interchange import read_place_code, report_unknown_places
 from . import protection
 from .models import Gender, Household, Resident
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 RESIDENTS_FILE = "residents.csv"
-GENDER_CHOICES = {value: str(label) for value, label in Gender.choices}
-HOUSEHOLD_CHOICES = {value: str(label) for value, label in Household.choices}
+GENDER_CHOICES: dict[str, StrOrPromise] = dict(Gender.choices)  # value → label (lazy: translated when shown)
+HOUSEHOLD_CHOICES: dict[str, StrOrPromise] = dict(Household.choices)
 UPDATE_FIELDS = [
     "community",
     "registered_on",
@@ -77,7 +83,7 @@ def _id_birth_date(number: str) -> datetime.date | None:
 
 class ResidentsFile(FileSpec[ResidentRow]):
     name = RESIDENTS_FILE
-    title = "居民"
+    title = gettext_lazy("居民")
     order = 30
     columns = (
         Column("ref"),
@@ -103,7 +109,11 @@ class ResidentsFile(FileSpec[ResidentRow]):
         birth_year = cells.integer("birth_year", minimum=1900, maximum=this_year)
         household = cells.choice("household", HOUSEHOLD_CHOICES, required=True)
         if registered_on and left_on and left_on < registered_on:
-            cells.error("left_on", f"迁出日期 {left_on} 不能早于登记日期 {registered_on}")
+            cells.error(
+                "left_on",
+                _("迁出日期 %(left_on)s 不能早于登记日期 %(registered_on)s")
+                % {"left_on": left_on, "registered_on": registered_on},
+            )
         name = cells.text("name", max_length=50) or None
         phone = None
         if cells.raw("phone"):
@@ -120,9 +130,13 @@ class ResidentsFile(FileSpec[ResidentRow]):
             else:
                 born = _id_birth_date(id_number)
                 if born is None:
-                    cells.error("id_number", "身份证号码中的出生日期无效")
+                    cells.error("id_number", _("身份证号码中的出生日期无效"))
                 elif birth_year is not None and born.year != birth_year:
-                    cells.error("id_number", f"身份证号码中的出生年份 {born.year} 与 birth_year {birth_year} 不一致")
+                    cells.error(
+                        "id_number",
+                        _("身份证号码中的出生年份 %(born)s 与 birth_year %(birth_year)s 不一致")
+                        % {"born": born.year, "birth_year": birth_year},
+                    )
                 else:
                     id_hash = protection.lookup_hash(id_number)
         if not cells.ok or registered_on is None:
@@ -143,7 +157,7 @@ class ResidentsFile(FileSpec[ResidentRow]):
 
     def validate(self, rows: list[ParsedRow[ResidentRow]], context: ImportContext) -> None:
         uses = [(r.number, "community_code", r.value.community_code) for r in rows]
-        report_unknown_places(context, self.name, uses, what="社区")
+        report_unknown_places(context, self.name, uses, what=_("社区"))
         # An ID number belongs to one resident: not twice in the file, not to another resident already stored.
         first_row: dict[str, ParsedRow[ResidentRow]] = {}
         for parsed in rows:
@@ -152,7 +166,10 @@ class ResidentsFile(FileSpec[ResidentRow]):
                 continue
             if digest in first_row:
                 context.error(
-                    self.name, parsed.number, "id_number", f"与第 {first_row[digest].number} 行的身份证号码相同"
+                    self.name,
+                    parsed.number,
+                    "id_number",
+                    _("与第 %(row)s 行的身份证号码相同") % {"row": first_row[digest].number},
                 )
             else:
                 first_row[digest] = parsed
@@ -162,7 +179,7 @@ class ResidentsFile(FileSpec[ResidentRow]):
             for digest, ref in stored:
                 parsed = first_row[digest]
                 if ref != parsed.value.ref:
-                    context.error(self.name, parsed.number, "id_number", "该身份证号码已登记在另一位居民名下")
+                    context.error(self.name, parsed.number, "id_number", _("该身份证号码已登记在另一位居民名下"))
 
     def write(self, rows: list[ResidentRow], context: WriteContext) -> WriteCounts:
         counts = WriteCounts()

@@ -63,6 +63,10 @@ class User(BaseModel, AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.display_name or protection.mask_phone(self.phone)
 
+    @property
+    def masked_phone(self) -> str:
+        return protection.mask_phone(self.phone)
+
 
 class Household(models.TextChoices):
     LOCAL = "local", _("户籍居民")

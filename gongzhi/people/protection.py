@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -31,7 +32,7 @@ def normalise_mobile(value: str) -> str:
     elif phone.startswith("86") and len(phone) == 13:
         phone = phone[2:]
     if not MOBILE_RE.match(phone):
-        raise PersonalDataError("请输入有效的中国大陆手机号（11 位，以 1 开头）")
+        raise PersonalDataError(_("请输入有效的中国大陆手机号（11 位，以 1 开头）"))
     return phone
 
 
@@ -43,9 +44,9 @@ def id_check_digit(first17: str) -> str:
 def normalise_id_number(value: str) -> str:
     number = (value or "").strip().upper()
     if not ID_RE.match(number):
-        raise PersonalDataError("身份证号码应为 18 位（最后一位可为 X）")
+        raise PersonalDataError(_("身份证号码应为 18 位（最后一位可为 X）"))
     if id_check_digit(number[:17]) != number[17]:
-        raise PersonalDataError("身份证号码校验位不正确")
+        raise PersonalDataError(_("身份证号码校验位不正确"))
     return number
 
 
@@ -67,7 +68,7 @@ def decrypt(token: str) -> str:
     try:
         return _fernet(settings.DATA_ENCRYPTION_KEY).decrypt(token.encode()).decode()
     except InvalidToken as exc:
-        raise PersonalDataError("无法解密：数据密钥不匹配") from exc
+        raise PersonalDataError(_("无法解密：数据密钥不匹配")) from exc
 
 
 def lookup_hash(plain: str) -> str:

@@ -6,6 +6,7 @@ import contextlib
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from gongzhi.core.errors import NotFound
 from gongzhi.places.models import Place
@@ -47,15 +48,15 @@ def resident_get(*, user: Any, resident_id: Any) -> Resident:
     try:
         resident = Resident.objects.select_related("community", "user").get(pk=resident_id)
     except (Resident.DoesNotExist, ValueError, TypeError) as exc:
-        raise NotFound("找不到该居民") from exc
+        raise NotFound(_("找不到该居民")) from exc
     except Exception as exc:  # invalid UUID text
         from django.core.exceptions import ValidationError
 
         if isinstance(exc, ValidationError):
-            raise NotFound("找不到该居民") from exc
+            raise NotFound(_("找不到该居民")) from exc
         raise
     if not user.has_perm("people.view_resident", resident):
-        raise NotFound("找不到该居民")
+        raise NotFound(_("找不到该居民"))
     return resident
 
 
@@ -112,5 +113,5 @@ def grant_get(*, user: Any, grant_id: Any) -> RoleGrant:
     """A role grant on a place the user works on (people.view_rolegrant); any other grant is not found."""
     grant = RoleGrant.objects.select_related("user", "place").filter(pk=grant_id).first()
     if grant is None or not user.has_perm("people.view_rolegrant", grant):
-        raise NotFound("找不到该角色授权")
+        raise NotFound(_("找不到该角色授权"))
     return grant

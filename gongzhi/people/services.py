@@ -15,6 +15,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, DomainError, fields_from_validation_error
@@ -37,7 +38,7 @@ RESIDENT_FIELDS = (
 
 
 def _invalid(exc: ValidationError) -> DomainError:
-    return DomainError("提交的信息有误，请检查标红的字段", fields=fields_from_validation_error(exc))
+    return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))
 
 
 def _apply_id_number(resident: Resident, id_number: str | None) -> bool:
@@ -57,7 +58,7 @@ def _apply_id_number(resident: Resident, id_number: str | None) -> bool:
         return False
     clash = Resident.objects.filter(id_number_hash=digest).exclude(pk=resident.pk).exists()
     if clash:
-        raise Conflict("该身份证号码已登记在另一位居民名下", fields={"id_number": ["该身份证号码已被登记"]})
+        raise Conflict(_("该身份证号码已登记在另一位居民名下"), fields={"id_number": [_("该身份证号码已被登记")]})
     resident.id_number_encrypted = protection.encrypt(number)
     resident.id_number_hash = digest
     resident.id_number_masked = protection.mask_id_number(number)
@@ -108,8 +109,12 @@ def resident_register(
             resident.save(force_insert=True)
     except IntegrityError as exc:
         if Resident.objects.filter(ref=resident.ref).exists():
-            raise Conflict("编号重复：该居民已登记", fields={"ref": ["编号已存在"]}, code="duplicate_ref") from exc
-        raise Conflict("该身份证号码已登记在另一位居民名下", fields={"id_number": ["该身份证号码已被登记"]}) from exc
+            raise Conflict(
+                _("编号重复：该居民已登记"), fields={"ref": [_("编号已存在")]}, code="duplicate_ref"
+            ) from exc
+        raise Conflict(
+            _("该身份证号码已登记在另一位居民名下"), fields={"id_number": [_("该身份证号码已被登记")]}
+        ) from exc
     audit_record(
         actor=actor,
         action="create",
@@ -127,7 +132,7 @@ def resident_update(*, actor: Any, resident: Resident, id_number: str | None = N
     resident = Resident.objects.select_for_update().get(pk=resident.pk)
     unknown = set(changes) - set(RESIDENT_FIELDS)
     if unknown:
-        raise DomainError("不能修改这些字段", fields={f: ["不可修改"] for f in sorted(unknown)})
+        raise DomainError(_("不能修改这些字段"), fields={f: [_("不可修改")] for f in sorted(unknown)})
     if "phone" in changes:
         changes["phone"] = _normalise_phone_field(changes["phone"])
     changed = []
@@ -236,12 +241,14 @@ def otp_send(*, phone: str, purpose: str = "login") -> None:
     """Send a 6-digit code. At most one a minute per phone; an earlier unused code stops working."""
     phone = _normalise_phone_field(phone)
     if not phone:
-        raise DomainError("请输入手机号", fields={"phone": ["必填"]})
+        raise DomainError(_("请输入手机号"), fields={"phone": [_("必填")]})
     now = timezone.now()
     with transaction.atomic():
         recent = OneTimeCode.objects.select_for_update().filter(phone=phone, purpose=purpose, used_at__isnull=True)
         if recent.filter(created_at__gte=now - datetime.timedelta(seconds=60)).exists():
-            raise DomainError("验证码已发送，请 1 分钟后再试", fields={"phone": ["发送太频繁"]}, code="rate_limited")
+            raise DomainError(
+                _("验证码已发送，请 1 分钟后再试"), fields={"phone": [_("发送太频繁")]}, code="rate_limited"
+            )
         recent.update(used_at=now)
         code = f"{secrets.randbelow(10**6):06d}"
         OneTimeCode.objects.create(
@@ -288,7 +295,7 @@ def account_claim(*, phone: str, password: str) -> User:
     try:
         validate_password(password)
     except ValidationError as exc:
-        raise DomainError("密码不符合要求", fields={"password": list(exc.messages)}) from exc
+        raise DomainError(_("密码不符合要求"), fields={"password": list(exc.messages)}) from exc
     user = User.objects.select_for_update().filter(phone=phone).first()
     if user is None:
         user = User(phone=phone)
@@ -298,7 +305,7 @@ def account_claim(*, phone: str, password: str) -> User:
         user.set_password(password)
         user.save(update_fields=["password", "updated_at"])
     else:
-        raise Conflict("该手机号已有账号，请直接登录", fields={"phone": ["已注册"]})
+        raise Conflict(_("该手机号已有账号，请直接登录"), fields={"phone": [_("已注册")]})
     resident = (
         Resident.objects.select_for_update().filter(phone=phone, user__isnull=True).order_by("created_at").first()
     )
@@ -325,7 +332,7 @@ def user_password_set(*, user: User, password: str, actor: Any = None) -> User:
     try:
         validate_password(password, user)
     except ValidationError as exc:
-        raise DomainError("密码不符合要求", fields={"password": list(exc.messages)}) from exc
+        raise DomainError(_("密码不符合要求"), fields={"password": list(exc.messages)}) from exc
     user.set_password(password)
     user.save(update_fields=["password", "updated_at"])
     audit_record(actor=actor or user, action="update", target_type="user", target_id=str(user.pk), summary="设置密码")
@@ -384,7 +391,7 @@ def user_for_grant(*, phone: str, display_name: str = "") -> User:
     """The account for a phone number, created without a password (the person sets one with a code) if new."""
     phone = _normalise_phone_field(phone)
     if not phone:
-        raise DomainError("请输入手机号", fields={"phone": ["必填"]})
+        raise DomainError(_("请输入手机号"), fields={"phone": [_("必填")]})
     user, created = User.objects.get_or_create(phone=phone, defaults={"display_name": display_name})
     if created:
         user.set_unusable_password()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from django.utils.translation import gettext as _
+
 LEVELS = ("province", "city", "district", "street", "community")
 PREFIX_LENGTH = {"province": 2, "city": 4, "district": 6, "street": 9, "community": 12}
 CODE_RE = re.compile(r"^\d{12}$")
@@ -20,9 +22,9 @@ class CodeError(ValueError):
 
 def validate_code(code: str) -> str:
     if not isinstance(code, str) or not CODE_RE.match(code):
-        raise CodeError("区划代码必须是 12 位数字")
+        raise CodeError(_("区划代码必须是 12 位数字"))
     if code[:2] == "00":
-        raise CodeError("区划代码的省级部分不能为 00")
+        raise CodeError(_("区划代码的省级部分不能为 00"))
     return code
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from gongzhi.core.interchange import (
     Cells,
@@ -25,9 +29,12 @@ from gongzhi.core.interchange import (
 from . import codes
 from .models import Level, Place, Population
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 PLACES_FILE = "places.csv"
 POPULATION_FILE = "population.csv"
-LEVEL_CHOICES = {value: str(label) for value, label in Level.choices}
+LEVEL_CHOICES: dict[str, StrOrPromise] = dict(Level.choices)  # value → label (lazy: translated when shown)
 
 
 def read_place_code(cells: Cells, column: str, *, required: bool = True, level: str | None = None) -> str:
@@ -35,16 +42,23 @@ def read_place_code(cells: Cells, column: str, *, required: bool = True, level: 
     value = cells.raw(column)
     if value == "":
         if required:
-            cells.error(column, "必填，不能为空")
+            cells.error(column, _("必填，不能为空"))
         return ""
     try:
         codes.validate_code(value)
     except codes.CodeError as exc:
-        cells.error(column, f"{exc}，而不是“{value}”（{len(value)} 位）")
+        cells.error(
+            column,
+            _("%(error)s，而不是“%(value)s”（%(length)s 位）") % {"error": exc, "value": value, "length": len(value)},
+        )
         return ""
     if level is not None and codes.level_of(value) != level:
         actual = LEVEL_CHOICES[codes.level_of(value)]
-        cells.error(column, f"应为{LEVEL_CHOICES[level]}一级的区划代码，而 {value} 是{actual}一级")
+        cells.error(
+            column,
+            _("应为%(level)s一级的区划代码，而 %(code)s 是%(actual)s一级")
+            % {"level": LEVEL_CHOICES[level], "code": value, "actual": actual},
+        )
         return ""
     return value
 
@@ -66,15 +80,22 @@ def known_place_codes(context: ImportContext, wanted: Iterable[str]) -> set[str]
 
 
 def report_unknown_places(
-    context: ImportContext, file: str, uses: Sequence[tuple[int, str, str]], *, what: str = "区划"
+    context: ImportContext, file: str, uses: Sequence[tuple[int, str, str]], *, what: str | None = None
 ) -> None:
     """Report every (row, column, code) whose place exists neither in the database nor in this import."""
-    known = known_place_codes(context, (code for _, _, code in uses if code))
+    known = known_place_codes(context, (code for _row, _column, code in uses if code))
     if known is None:
         return
+    what = what or _("区划")
     for row, column, code in uses:
         if code and code not in known:
-            context.error(file, row, column, f"{what} {code} 不存在（系统中没有，本次导入的 places.csv 中也没有）")
+            context.error(
+                file,
+                row,
+                column,
+                _("%(what)s %(code)s 不存在（系统中没有，本次导入的 places.csv 中也没有）")
+                % {"what": what, "code": code},
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +108,7 @@ class PlaceRow:
 
 class PlacesFile(FileSpec[PlaceRow]):
     name = PLACES_FILE
-    title = "区划"
+    title = gettext_lazy("区划")
     order = 10
     columns = (Column("code"), Column("name"), Column("level"), Column("parent_code"))
     key = ("code",)
@@ -102,21 +123,30 @@ class PlacesFile(FileSpec[PlaceRow]):
             if level and level != expected_level:
                 cells.error(
                     "level",
-                    f"与区划代码不符：{code} 是 {expected_level}（{LEVEL_CHOICES[expected_level]}），而不是 {level}",
+                    _("与区划代码不符：%(code)s 是 %(expected)s（%(label)s），而不是 %(level)s")
+                    % {
+                        "code": code,
+                        "expected": expected_level,
+                        "label": LEVEL_CHOICES[expected_level],
+                        "level": level,
+                    },
                 )
             expected_parent = codes.parent_code_of(code) or ""
             if parent_code != expected_parent:
                 if expected_parent:
-                    cells.error("parent_code", f"应为 {expected_parent}（区划代码 {code} 的上级）")
+                    cells.error(
+                        "parent_code",
+                        _("应为 %(parent)s（区划代码 %(code)s 的上级）") % {"parent": expected_parent, "code": code},
+                    )
                 else:
-                    cells.error("parent_code", "省级区划没有上级，应为空")
+                    cells.error("parent_code", _("省级区划没有上级，应为空"))
         if not cells.ok:
             return None
         return PlaceRow(code=code, name=name, level=level, parent_code=parent_code)
 
     def validate(self, rows: list[ParsedRow[PlaceRow]], context: ImportContext) -> None:
         uses = [(r.number, "parent_code", r.value.parent_code) for r in rows if r.value.parent_code]
-        report_unknown_places(context, self.name, uses, what="上级区划")
+        report_unknown_places(context, self.name, uses, what=_("上级区划"))
 
     def write(self, rows: list[PlaceRow], context: WriteContext) -> WriteCounts:
         counts = WriteCounts()
@@ -167,7 +197,7 @@ class PopulationRow:
 
 class PopulationFile(FileSpec[PopulationRow]):
     name = POPULATION_FILE
-    title = "人口"
+    title = gettext_lazy("人口")
     order = 20
     columns = (Column("community_code"), Column("year"), Column("population"))
     key = ("community_code", "year")
@@ -182,7 +212,7 @@ class PopulationFile(FileSpec[PopulationRow]):
 
     def validate(self, rows: list[ParsedRow[PopulationRow]], context: ImportContext) -> None:
         uses = [(r.number, "community_code", r.value.community_code) for r in rows]
-        report_unknown_places(context, self.name, uses, what="社区")
+        report_unknown_places(context, self.name, uses, what=_("社区"))
 
     def write(self, rows: list[PopulationRow], context: WriteContext) -> WriteCounts:
         counts = WriteCounts()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from . import codes
 from .models import Place
@@ -37,7 +38,7 @@ def place_for_user(*, user, code: str) -> Place:
 
     place = Place.objects.filter(code=code).first() if codes.CODE_RE.match(code or "") else None
     if place is None or not user.has_perm("places.view_place", place):
-        raise NotFound("找不到该区划")
+        raise NotFound(_("找不到该区划"))
     return place
 
 

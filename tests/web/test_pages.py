@@ -269,3 +269,10 @@ def test_double_submit_of_the_register_form_registers_one_resident(client, tree)
     second = client.post(reverse("resident_new"), data)
     assert Resident.objects.count() == 1
     assert first.url == second.url == reverse("resident_detail", args=[Resident.objects.get().pk])
+
+
+def test_grant_list_masks_phone_numbers(client, tree):
+    staff = factories.staff("street_staff", tree.street_a, phone="13912345678")
+    _login(client, staff)
+    page = client.get(reverse("grant_list")).content.decode()
+    assert "139****5678" in page and "13912345678" not in page
