@@ -27,7 +27,10 @@ from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 
+from gongzhi.activities.api import router as activities_router
 from gongzhi.core.errors import DomainError
+from gongzhi.learning.api import router as learning_router
+from gongzhi.organizations.api import router as organizations_router
 from gongzhi.people.api import AUTH
 from gongzhi.people.api import router as people_router
 from gongzhi.places.api import router as places_router
@@ -210,6 +213,9 @@ def on_server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 api.add_router("", places_router)
 api.add_router("", people_router)
+api.add_router("", organizations_router)
+api.add_router("", activities_router)
+api.add_router("", learning_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.
 tail = Router(auth=None)

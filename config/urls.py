@@ -6,4 +6,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", api.urls),
     path("", include("gongzhi.web.urls")),
+    path("", include("gongzhi.organizations.urls")),
+    path("", include("gongzhi.activities.urls")),
+    path("", include("gongzhi.learning.urls")),
 ]

@@ -21,6 +21,9 @@ INSTALLED_APPS = [
     "gongzhi.core",
     "gongzhi.places",
     "gongzhi.people",
+    "gongzhi.organizations",
+    "gongzhi.activities",
+    "gongzhi.learning",
     "gongzhi.interchange",
     "gongzhi.web",
 ]
