@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime
 import secrets
-from decimal import Decimal
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -18,7 +19,7 @@ from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
 
 from .hooks import presence_handlers
-from .models import Activity, Attendance, AttendanceStatus
+from .models import Activity, Attendance, AttendanceSource, AttendanceStatus
 
 
 def _invalid(exc: ValidationError) -> DomainError:
@@ -97,6 +98,7 @@ def attendance_record(
         raise DomainError(_("时长不能为负数"), fields={"hours": [_("不能为负数")]})
     recorded_by = actor if getattr(actor, "is_authenticated", False) else None
     created = False
+    changed: list[str] = []
     try:
         with transaction.atomic():
             attendance = Attendance.objects.create(
@@ -111,7 +113,6 @@ def attendance_record(
     except IntegrityError:
         # Someone (or this same person, a moment ago) already recorded it: lock the row and update if needed.
         attendance = Attendance.objects.select_for_update().get(activity=activity, resident=resident)
-        changed = []
         if attendance.status != status:
             attendance.status = status
             changed.append("status")
@@ -125,7 +126,7 @@ def attendance_record(
     if attendance.status == AttendanceStatus.PRESENT:
         for handler in presence_handlers():
             handler(attendance, actor)
-    if created or recorded_by is not None:
+    if created or changed:  # a repeated scan or click changes nothing, and leaves no trace either
         audit_record(
             actor=actor,
             action="create" if created else "update",
@@ -135,3 +136,360 @@ def attendance_record(
             summary=f"{activity.title}：{attendance.get_status_display()}（{attendance.get_source_display()}）",
         )
     return attendance, created
+
+
+# --- activities -------------------------------------------------------------------------------------------------
+
+ACTIVITY_FIELDS = ("kind", "title", "starts_at", "ends_at", "venue", "organization", "capacity", "mode", "description")
+
+
+@transaction.atomic
+def activity_update(*, actor: Any, activity: Activity, **changes: Any) -> Activity:
+    """Change the given fields of an activity (any of ``ACTIVITY_FIELDS``)."""
+    unknown = set(changes) - set(ACTIVITY_FIELDS)
+    if unknown:
+        raise DomainError(_("提交的信息有误"), fields={name: [_("不能修改")] for name in sorted(unknown)})
+    before = {name: str(getattr(activity, name)) for name in changes}
+    for name, value in changes.items():
+        setattr(activity, name, value.strip() if name == "title" and isinstance(value, str) else value)
+    try:
+        activity.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    changed = [name for name in changes if str(getattr(activity, name)) != before[name]]
+    if changed:
+        activity.save(update_fields=[*(f"{n}_id" if n == "organization" else n for n in changed), "updated_at"])
+        audit_record(
+            actor=actor,
+            action="update",
+            target_type="activity",
+            target_id=str(activity.pk),
+            place_code=activity.place_id,
+            summary=activity.title,
+            changes={n: [before[n], str(getattr(activity, n))] for n in changed},
+        )
+    return activity
+
+
+# --- the three check-ins ----------------------------------------------------------------------------------------
+
+
+def checkin_token_check(
+    *,
+    token: str,
+    activity: Activity | None = None,
+    accept_expired: bool = False,
+    now: datetime.datetime | None = None,
+) -> Activity:
+    """The activity a QR token is for, if it is genuine, fresh and inside the check-in window (``qr.TokenError``
+    otherwise). ``activity``: when the caller expects a particular activity, a token for any other is refused."""
+    from . import qr
+
+    verified = qr.verify_signature(token, at=now.timestamp() if now else None, accept_expired=accept_expired)
+    if activity is not None and activity.pk != verified.activity_id:
+        raise qr.other_activity_error()
+    found = activity or Activity.objects.select_related("place").filter(pk=verified.activity_id).first()
+    if found is None:
+        raise qr.TokenError(_("签到码无效"), fields={"token": [_("找不到该活动")]}, code="invalid")
+    qr.check_window(found, now=now)
+    return found
+
+
+def checkin_by_qr(
+    *,
+    user: Any,
+    token: str,
+    activity: Activity | None = None,
+    accept_expired: bool = False,
+    now: datetime.datetime | None = None,
+) -> tuple[Attendance, bool]:
+    """A logged-in resident scans the rotating QR code: verify the token, then record them present (source qr).
+
+    ``accept_expired``: the token was verified fresh a moment ago (before the resident logged in).
+    Refusals (``qr.TokenError``, a ``DomainError``) write nothing. A second scan returns ``(attendance, False)``.
+    """
+    from gongzhi.people.selectors import resident_of_user
+
+    found = checkin_token_check(token=token, activity=activity, accept_expired=accept_expired, now=now)
+    resident = resident_of_user(user=user)
+    if resident is None:
+        message = _("您的账号还没有关联居民信息，请联系社区工作人员")
+        raise DomainError(message, fields={"token": [message]}, code="no_resident")
+    return attendance_record(
+        actor=user, activity=found, resident=resident, status=AttendanceStatus.PRESENT, source=AttendanceSource.QR
+    )
+
+
+def roster_mark(
+    *, actor: Any, activity: Activity, resident: Resident, status: str, hours: Decimal | None = None
+) -> tuple[Attendance, bool]:
+    """Staff (or the teacher, or the organisation's leader) tick someone on the roster."""
+    return attendance_record(
+        actor=actor, activity=activity, resident=resident, status=status, source=AttendanceSource.ROSTER, hours=hours
+    )
+
+
+@dataclass
+class PaperRow:
+    """One line of a paper sheet: a resident named by ``ref``, or by ``name`` and ``phone``."""
+
+    line: int
+    ref: str = ""
+    name: str = ""
+    phone: str = ""
+    status: str = AttendanceStatus.PRESENT
+    hours: Decimal | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PaperResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.created + self.updated + self.unchanged
+
+
+STATUS_WORDS = {
+    "出席": AttendanceStatus.PRESENT,
+    "到": AttendanceStatus.PRESENT,
+    "已到": AttendanceStatus.PRESENT,
+    "签到": AttendanceStatus.PRESENT,
+    "present": AttendanceStatus.PRESENT,
+    "缺席": AttendanceStatus.ABSENT,
+    "未到": AttendanceStatus.ABSENT,
+    "absent": AttendanceStatus.ABSENT,
+    "请假": AttendanceStatus.EXCUSED,
+    "excused": AttendanceStatus.EXCUSED,
+}
+
+
+def parse_status(text: str) -> str | None:
+    text = (text or "").strip()
+    if not text:
+        return AttendanceStatus.PRESENT
+    return STATUS_WORDS.get(text.lower())
+
+
+def parse_hours(value: Any) -> Decimal | None:
+    """Hours from a cell or a word; raises ValueError when it is not a number from 0 to 24."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        hours = Decimal(str(value).strip()).quantize(Decimal("0.01"))
+    except (InvalidOperation, ValueError) as exc:
+        raise ValueError(str(value)) from exc
+    if not Decimal(0) <= hours <= Decimal(24):
+        raise ValueError(str(value))
+    return hours
+
+
+def _sheet_scope_prefix(activity: Activity) -> str:
+    """Whom a paper sheet may name: residents of the activity's street (a community activity draws its neighbours)."""
+    code = activity.place_id
+    return code[:9]
+
+
+@transaction.atomic
+def paper_sheet_record(*, actor: Any, activity: Activity, rows: list[PaperRow]) -> PaperResult:
+    """Record a paper sign-in sheet: every row is checked first; one bad row and nothing is written.
+
+    Errors name the line: ``fields={"rows": ["第 3 行：…", …]}``. The same person twice with the same status is one
+    attendance; with different statuses it is an error.
+    """
+    from django.db.models import Q
+
+    if not rows:
+        raise DomainError(_("签到表是空的"), fields={"rows": [_("请至少填写一行")]})
+    prefix = _sheet_scope_prefix(activity)
+    refs = {r.ref for r in rows if r.ref}
+    phones = {r.phone for r in rows if not r.ref and r.phone}
+    query = Q(ref__in=refs) | Q(phone__in=phones)
+    candidates = list(
+        Resident.objects.filter(query, community__code__startswith=prefix, left_on__isnull=True).only(
+            "id", "ref", "name", "phone", "community_id"
+        )
+    )
+    by_ref = {r.ref: r for r in candidates}
+    by_phone_name: dict[tuple[str, str], list[Resident]] = {}
+    for r in candidates:
+        by_phone_name.setdefault((r.phone, r.name), []).append(r)
+    errors: list[str] = []
+    chosen: dict[Any, tuple[PaperRow, Resident]] = {}
+    plan: list[tuple[PaperRow, Resident]] = []
+    for row in rows:
+        problems = list(row.problems)
+        resident: Resident | None = None
+        if not problems:
+            if row.ref:
+                resident = by_ref.get(row.ref)
+                if resident is None:
+                    problems.append(_("找不到编号为 %(ref)s 的居民") % {"ref": row.ref})
+            elif row.name and row.phone:
+                matches = by_phone_name.get((row.phone, row.name), [])
+                if len(matches) == 1:
+                    resident = matches[0]
+                elif not matches:
+                    problems.append(_("找不到姓名和手机号都相符的居民"))
+                else:
+                    problems.append(_("有多位居民姓名和手机号相同，请改填编号"))
+            else:
+                problems.append(_("请填写居民编号，或者姓名加手机号"))
+        if resident is not None:
+            earlier = chosen.get(resident.pk)
+            if earlier is None:
+                chosen[resident.pk] = (row, resident)
+                plan.append((row, resident))
+            elif earlier[0].status != row.status:
+                problems.append(_("与第 %(line)s 行是同一位居民，但状态不同") % {"line": earlier[0].line})
+        for problem in problems:
+            errors.append(_("第 %(line)s 行：%(problem)s") % {"line": row.line, "problem": problem})
+    if errors:
+        raise DomainError(
+            _("签到表有 %(n)s 处错误，没有保存任何记录") % {"n": len(errors)}, fields={"rows": errors}, code="invalid"
+        )
+    result = PaperResult()
+    for row, resident in plan:
+        before = Attendance.objects.filter(activity=activity, resident=resident).values_list("status", "hours").first()
+        _attendance, created = attendance_record(
+            actor=actor,
+            activity=activity,
+            resident=resident,
+            status=row.status,
+            source=AttendanceSource.PAPER,
+            hours=row.hours,
+        )
+        if created:
+            result.created += 1
+        elif before is not None and (before[0] != row.status or (row.hours is not None and before[1] != row.hours)):
+            result.updated += 1
+        else:
+            result.unchanged += 1
+    return result
+
+
+def paper_rows_from_text(text: str) -> list[PaperRow]:
+    """Typed lines: ``编号 [状态] [时长]`` or ``姓名 手机号 [状态] [时长]``, separated by spaces, commas or tabs."""
+    import re
+
+    rows: list[PaperRow] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        words = [w for w in re.split(r"[\s,，、;；\t]+", raw.strip()) if w]
+        if not words:
+            continue
+        row = PaperRow(line=number)
+        rest: list[str] = []
+        for word in words:
+            if re.fullmatch(r"1\d{10}", word):
+                row.phone = word
+            elif word.lower() in STATUS_WORDS:
+                row.status = STATUS_WORDS[word.lower()]
+            elif re.fullmatch(r"\d{1,2}(\.\d{1,2})?", word):
+                try:
+                    row.hours = parse_hours(word)
+                except ValueError:
+                    row.problems.append(_("时长应为 0 到 24 之间的数字"))
+            else:
+                rest.append(word)
+        if len(rest) > 1:
+            row.problems.append(_("无法识别：%(text)s") % {"text": " ".join(rest[1:])})
+        elif rest and row.phone:
+            row.name = rest[0]
+        elif rest:
+            row.ref = rest[0]
+        rows.append(row)
+    return rows
+
+
+HEADER_NAMES = {
+    "ref": ("编号", "ref", "居民编号"),
+    "name": ("姓名", "name"),
+    "phone": ("手机号", "phone", "电话"),
+    "status": ("状态", "status"),
+    "hours": ("时长", "hours", "时长（小时）", "小时"),
+}
+
+
+def paper_rows_from_xlsx(file: Any) -> list[PaperRow]:
+    """Rows of an uploaded XLSX sheet (first sheet, header in the first row; columns 编号/ref, 状态/status, 时长/hours,
+    or 姓名/name + 手机号/phone). Line numbers are the spreadsheet's row numbers."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(file, read_only=True, data_only=True)
+    except Exception as exc:
+        raise DomainError(
+            _("无法读取文件：请上传 Excel（.xlsx）文件"), fields={"file": [_("不是有效的 .xlsx 文件")]}
+        ) from exc
+    try:
+        sheet = book.worksheets[0]
+        lines = sheet.iter_rows(values_only=True)
+        header = next(lines, None)
+        if header is None:
+            raise DomainError(_("签到表是空的"), fields={"file": [_("第一行应为表头")]})
+        columns: dict[str, int] = {}
+        for index, heading in enumerate(header):
+            text = str(heading or "").strip().lower()
+            for key, names in HEADER_NAMES.items():
+                if text in {n.lower() for n in names}:
+                    columns.setdefault(key, index)
+        if "ref" not in columns and not ("name" in columns and "phone" in columns):
+            raise DomainError(
+                _("表头缺少“编号”列（或“姓名”和“手机号”两列）"), fields={"file": [_("第 1 行：缺少“编号”列")]}
+            )
+
+        def cell(values: tuple[Any, ...], key: str) -> Any:
+            index = columns.get(key)
+            return values[index] if index is not None and index < len(values) else None
+
+        rows: list[PaperRow] = []
+        for number, values in enumerate(lines, start=2):
+            if not values or all(v is None or str(v).strip() == "" for v in values):
+                continue
+            row = PaperRow(line=number)
+            row.ref = str(cell(values, "ref") or "").strip()
+            row.name = str(cell(values, "name") or "").strip()
+            phone = cell(values, "phone")
+            row.phone = str(int(phone) if isinstance(phone, float) else phone or "").strip()
+            status = parse_status(str(cell(values, "status") or ""))
+            if status is None:
+                row.problems.append(
+                    _("状态“%(value)s”无效，应为 出席、缺席 或 请假") % {"value": cell(values, "status")}
+                )
+            else:
+                row.status = status
+            try:
+                row.hours = parse_hours(cell(values, "hours"))
+            except ValueError:
+                row.problems.append(_("时长应为 0 到 24 之间的数字"))
+            rows.append(row)
+        return rows
+    finally:
+        book.close()
+
+
+def paper_sheet_import_xlsx(*, actor: Any, activity: Activity, file: Any) -> PaperResult:
+    """An uploaded XLSX sign-in sheet: all rows valid or nothing written (see ``paper_sheet_record``)."""
+    return paper_sheet_record(actor=actor, activity=activity, rows=paper_rows_from_xlsx(file))
+
+
+def paper_sheet_template() -> bytes:
+    """An empty XLSX sign-in sheet with the expected header."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "签到表"
+    sheet.append(["编号", "姓名", "手机号", "状态", "时长"])
+    sheet.append(["R-0001", "", "", "出席", 1.5])
+    for column, width in zip("ABCDE", (18, 12, 16, 10, 8), strict=True):
+        sheet.column_dimensions[column].width = width
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -194,7 +194,7 @@ def population_file(world: DemoWorld, rng: random.Random) -> OutTable:
     return OutTable("population.csv", ["community_code", "year", "population"], rows)
 
 
-STEPS: list[DemoStep] = [places_file, residents_file, population_file]
+# Steps of the 学 learn capability (organisations, memberships, activities, attendance) are defined below.
 
 
 def build_demo(*, seed: int = DEFAULT_SEED, residents: int = DEFAULT_RESIDENTS) -> tuple[DemoWorld, list[OutTable]]:
@@ -312,3 +312,496 @@ def _assign_demo_login_phones(world: DemoWorld) -> None:
             ):
                 r.phone = phone
                 break
+
+
+# --- 学 learn: organisations, memberships, activities and attendance in 2025 ------------------------------------
+#
+# A year of groups and gatherings. Every community has two or three learning communities (学习共同体); 九堡社区 also
+# has 好婆婆学堂, the "good mother-in-law" classroom whose four series (scientific infant care, healthy living, in-law
+# communication, grandparenting) are taught centrally at the street and in the communities. A few studios, volunteer
+# teams and social organisations complete the picture. Attendance is skewed as in real programmes: a small core keeps
+# coming, most people come a few times, some drop out; locals and new citizens meet more in some communities than in
+# others (each community draws a ``mixing`` between 0.15 and 0.9).
+
+YEAR = 2025
+YEAR_START = datetime.date(YEAR, 1, 1)
+HAOPOPO_REF = "O0001"  # 好婆婆学堂
+HAOPOPO_NAME = "好婆婆学堂"
+HAOPOPO_SERIES: tuple[tuple[str, str], ...] = (
+    ("科学育儿", "婴幼儿科学养育的方法与误区，祖辈和父母一起学"),
+    ("健康生活", "慢病预防、合理膳食与居家运动"),
+    ("婆媳沟通", "两代人如何好好说话：倾听、表达与家庭边界"),
+    ("隔代教养", "祖辈带娃的爱与规矩，和年轻父母一起商量"),
+)
+# (place code, series or "", course title, teacher name, teacher expertise, audience, sessions)
+DEMO_COURSES: tuple[tuple[str, str, str, str, str, str, int], ...] = (
+    (JIUBAO, "科学育儿", "婴幼儿科学喂养", "陈晓燕", "儿童保健科医生", "0–3 岁婴幼儿的祖辈和父母", 6),
+    (JIUBAO, "科学育儿", "早期发展与亲子游戏", "陈晓燕", "儿童保健科医生", "0–6 岁儿童的家长和祖辈", 6),
+    (JIUBAO, "健康生活", "慢病预防与合理膳食", "刘建华", "社区卫生服务中心全科医生", "中老年居民", 6),
+    (JIUBAO, "健康生活", "八段锦与居家运动", "刘建华", "社区卫生服务中心全科医生", "中老年居民", 6),
+    (JIUBAO, "婆媳沟通", "婆媳沟通的艺术", "周丽", "家庭关系咨询师", "婆婆和儿媳，欢迎一起来", 6),
+    (JIUBAO, "婆媳沟通", "家庭角色与边界", "周丽", "家庭关系咨询师", "婆婆和儿媳，欢迎一起来", 6),
+    (JIUBAO, "隔代教养", "隔代教养中的爱与规矩", "王秀兰", "退休教师、家庭教育指导师", "带孙辈的祖父母", 6),
+    (JIUBAO, "隔代教养", "祖辈家长学数字生活", "王秀兰", "退休教师、家庭教育指导师", "带孙辈的祖父母", 6),
+    (CAIHE, "", "智能手机轻松学", "李明", "社区学校教师", "60 岁以上居民", 8),
+    (CAIHE, "", "老年书法入门", "赵国平", "书法家协会会员", "书法爱好者", 8),
+)
+DEMO_LECTURES: tuple[tuple[str, str, int], ...] = (  # street, title, times in the year (60–150 people each)
+    (JIUBAO, "家庭教育大讲堂", 3),
+    (CAIHE, "健康养生大讲堂", 2),
+)
+COMMUNITY_SCHOOL_TOPICS = (
+    "防范电信诈骗",
+    "垃圾分类新知",
+    "家庭急救",
+    "老年营养",
+    "手机拍照",
+    "法律常识",
+    "心理健康",
+    "亲子沟通",
+)
+DEMO_LOGIN_SERIES = ("科学育儿", "婆媳沟通")  # the demo resident logins take these series' courses
+DEMO_TEACHER_NAME = "周丽"  # the demo teacher login 13900000005 is given this teacher's profile
+LC_THEMES = (
+    "书画",
+    "合唱",
+    "太极",
+    "读书会",
+    "手工编织",
+    "智能手机",
+    "亲子阅读",
+    "越剧",
+    "摄影",
+    "茶艺",
+    "烘焙",
+    "垃圾分类",
+)
+# (place code, kind, name, stage)
+DEMO_GROUPS: tuple[tuple[str, str, str, str], ...] = (
+    (JIUBAO, "volunteer_team", "九堡街道红马甲志愿服务队", "professional"),
+    (CAIHE, "volunteer_team", "采荷街道银龄志愿服务队", "incubating"),
+    ("330102011003", "volunteer_team", "双桥社区平安巡防队", "grassroots"),
+    ("330102011004", "studio", "杭海路社区老娘舅调解工作室", "professional"),
+    ("330102011002", "studio", "客运中心社区新市民之家工作室", "incubating"),
+    (JIUBAO, "social_org", "九堡街道新市民互助会", "incubating"),
+    (CAIHE, "social_org", "采荷街道社区教育促进会", "self_governing"),
+    ("330102007002", "social_org", "洁莲社区邻里互助社", "grassroots"),
+)
+ENGAGEMENT_LEVELS = ("core", "regular", "occasional", "rare")
+ENGAGEMENT_SHARES = (0.06, 0.2, 0.34, 0.4)
+ENGAGEMENT_WEIGHT = {"core": 9.0, "regular": 4.0, "occasional": 1.5, "rare": 0.25}
+ENGAGEMENT_ATTEND = {"core": 0.88, "regular": 0.6, "occasional": 0.32, "rare": 0.12}
+
+
+@dataclass
+class DemoOrganization:
+    ref: str
+    name: str
+    place_code: str
+    kind: str
+    stage: str
+    founded_on: datetime.date
+    dissolved_on: datetime.date | None = None
+
+
+@dataclass
+class DemoMembership:
+    organization_ref: str
+    resident_ref: str
+    role: str
+    joined_on: datetime.date
+    left_on: datetime.date | None
+
+
+@dataclass
+class DemoActivity:
+    ref: str
+    place_code: str
+    kind: str
+    title: str
+    starts_at: datetime.datetime
+    organization_ref: str
+    size: int  # how many people it means to draw
+    course: str = ""  # the course title of a session
+    session: int = 0  # its number in the course
+
+
+SHANGHAI_OFFSET = datetime.timezone(datetime.timedelta(hours=8))
+
+
+def _scaled(world: DemoWorld, number: int, minimum: int) -> int:
+    """A size or count for the default population, scaled down for a smaller demo (never below ``minimum``)."""
+    scale = min(1.0, world.residents_wanted / DEFAULT_RESIDENTS)
+    return number if scale >= 1 else max(minimum, round(number * scale))
+
+
+def _adult(r: DemoResident) -> bool:
+    return YEAR - r.birth_year >= 16
+
+
+def _on_roll(r: DemoResident, day: datetime.date) -> bool:
+    return r.registered_on <= day and (r.left_on is None or r.left_on > day)
+
+
+def _community_names(world: DemoWorld) -> dict[str, str]:
+    return {code: name for code, name, level, _parent in world.places if level in ("street", "community")}
+
+
+def organizations_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    names = _community_names(world)
+    orgs: list[DemoOrganization] = [
+        DemoOrganization(HAOPOPO_REF, HAOPOPO_NAME, JIUBAO_COMMUNITY, "learning_community", "professional",
+                         datetime.date(2016, 9, 1)),
+    ]  # fmt: skip
+    number = 1
+    for community in sorted(world.communities, key=lambda c: c.code):
+        short = community.name.removesuffix("社区")
+        count = 2 if community.code == JIUBAO_COMMUNITY else rng.choice((2, 2, 3))
+        for theme in rng.sample(LC_THEMES, count):
+            number += 1
+            stage = rng.choices(("grassroots", "incubating", "professional"), weights=(0.5, 0.35, 0.15))[0]
+            founded = _date_between(rng, datetime.date(2017, 1, 1), datetime.date(2025, 5, 31), skew=0.7)
+            orgs.append(
+                DemoOrganization(f"O{number:04d}", f"{short}{theme}学习共同体", community.code,
+                                 "learning_community", stage, founded)
+            )  # fmt: skip
+    for place_code, kind, name, stage in DEMO_GROUPS:
+        if place_code not in names:
+            continue
+        number += 1
+        founded = _date_between(rng, datetime.date(2014, 1, 1), datetime.date(2024, 6, 30))
+        orgs.append(DemoOrganization(f"O{number:04d}", name, place_code, kind, stage, founded))
+    # One young learning community folded in the autumn: organisations come and go.
+    fragile = [o for o in orgs if o.kind == "learning_community" and o.stage == "grassroots" and o.ref != HAOPOPO_REF]
+    if fragile:
+        gone = rng.choice(fragile)
+        gone.dissolved_on = _date_between(rng, datetime.date(YEAR, 9, 1), datetime.date(YEAR, 11, 30))
+    world.extra["organizations"] = orgs
+    columns = ["ref", "name", "place_code", "kind", "stage", "founded_on", "dissolved_on"]
+    rows = [
+        [o.ref, o.name, o.place_code, o.kind, o.stage, o.founded_on.isoformat(),
+         o.dissolved_on.isoformat() if o.dissolved_on else ""]
+        for o in orgs
+    ]  # fmt: skip
+    return OutTable("organizations.csv", columns, rows)
+
+
+def _weighted_sample(rng: random.Random, items: list[Any], weights: list[float], k: int) -> list[Any]:
+    """``k`` distinct items, drawn with probability proportional to weight (Efraimidis–Spirakis)."""
+    keyed = [(rng.random() ** (1.0 / w), i) for i, w in enumerate(weights) if w > 0]
+    keyed.sort(reverse=True)
+    return [items[i] for _key, i in keyed[:k]]
+
+
+def _haopopo_weight(r: DemoResident) -> float:
+    """好婆婆学堂 speaks to grandmothers and young mothers first (and to everyone else a little)."""
+    age = YEAR - r.birth_year
+    weight = 1.0
+    if r.gender == "F" and (age >= 50 or 25 <= age <= 40):
+        weight = 4.0
+    elif r.gender == "M" and age >= 55:
+        weight = 1.5
+    return weight
+
+
+def memberships_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    """Who is in which group. Also decides each resident's engagement, dropout day and each community's mixing."""
+    residents = [r for r in world.residents if _adult(r)]
+    engagement: dict[str, str] = {}
+    dropout: dict[str, datetime.date] = {}
+    for r in world.residents:
+        level = rng.choices(ENGAGEMENT_LEVELS, weights=ENGAGEMENT_SHARES)[0]
+        if r.phone in DEMO_RESIDENT_PHONES:
+            level = "regular"  # the demo logins come regularly and never drop out
+        engagement[r.ref] = level
+        if level != "core" and r.phone not in DEMO_RESIDENT_PHONES and rng.random() < 0.25:
+            dropout[r.ref] = _date_between(rng, datetime.date(YEAR, 3, 1), datetime.date(YEAR, 11, 30))
+    world.extra["engagement"] = engagement
+    world.extra["dropout"] = dropout
+    world.extra["mixing"] = {
+        c.code: round(rng.uniform(0.15, 0.9), 3) for c in sorted(world.communities, key=lambda c: c.code)
+    }
+
+    street_of = {c.code: c.street_code for c in world.communities}
+    memberships: list[DemoMembership] = []
+    sizes = {"learning_community": (15, 35), "volunteer_team": (25, 45), "studio": (6, 12), "social_org": (10, 20)}
+    for org in world.extra["organizations"]:
+        if org.place_code in street_of:  # a community's group: its residents, a few neighbours
+            pool = [
+                r
+                for r in residents
+                if r.community_code == org.place_code
+                or (street_of[r.community_code] == street_of[org.place_code] and rng.random() < 0.04)
+            ]
+        else:  # a street's group: the whole street
+            pool = [r for r in residents if street_of[r.community_code] == org.place_code]
+        start = max(org.founded_on, datetime.date(YEAR - 3, 1, 1))
+        pool = [r for r in pool if r.left_on is None or r.left_on > start + datetime.timedelta(days=30)]
+        low, high = sizes[org.kind]
+        size = min(_scaled(world, rng.randint(low, high), 3), len(pool))
+        weights = [ENGAGEMENT_WEIGHT[engagement[r.ref]] * (_haopopo_weight(r) if org.ref == HAOPOPO_REF else 1.0)
+                   for r in pool]  # fmt: skip
+        chosen = _weighted_sample(rng, pool, weights, size)
+        if org.ref == HAOPOPO_REF:
+            demo = [
+                r for r in world.residents if r.phone in DEMO_RESIDENT_PHONES and r.community_code == org.place_code
+            ]
+            chosen = demo + [r for r in chosen if r not in demo][: max(size - len(demo), 0)]
+        chosen.sort(key=lambda r: r.ref)
+        leaders = {r.ref for r in chosen[:0]}
+        if chosen:
+            leaders = {r.ref for r in _weighted_sample(rng, chosen, [1.0] * len(chosen), 1 if len(chosen) < 15 else 2)
+                       if r.phone not in DEMO_RESIDENT_PHONES}  # fmt: skip
+        end = org.dissolved_on or TODAY
+        for r in chosen:
+            earliest = max(start, r.registered_on)
+            if r.ref in leaders:
+                joined = earliest
+            elif r.phone in DEMO_RESIDENT_PHONES:
+                joined = max(earliest, datetime.date(YEAR, 2, 15))
+            else:
+                joined = _date_between(rng, earliest, min(end, datetime.date(YEAR, 10, 31)), skew=1.3)
+            if joined > end:
+                continue
+            left: datetime.date | None = None
+            if r.ref not in leaders and r.phone not in DEMO_RESIDENT_PHONES and rng.random() < 0.15:
+                left = _date_between(rng, min(joined + datetime.timedelta(days=30), end), end)
+            if r.left_on is not None and (left is None or left > r.left_on):
+                left = max(r.left_on, joined)
+            if org.dissolved_on is not None and left is None:
+                left = org.dissolved_on
+            memberships.append(DemoMembership(org.ref, r.ref, "leader" if r.ref in leaders else "member", joined, left))
+    world.extra["memberships"] = memberships
+    columns = ["organization_ref", "resident_ref", "role", "joined_on", "left_on"]
+    rows = [
+        [
+            m.organization_ref,
+            m.resident_ref,
+            m.role,
+            m.joined_on.isoformat(),
+            m.left_on.isoformat() if m.left_on else "",
+        ]
+        for m in memberships
+    ]
+    return OutTable("memberships.csv", columns, rows)
+
+
+def _at(day: datetime.date, hour: int, minute: int = 0) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI_OFFSET)
+
+
+def _spread(rng: random.Random, count: int, start: datetime.date, end: datetime.date) -> list[datetime.date]:
+    """``count`` dates spread over [start, end] with some jitter, in order."""
+    span = (end - start).days
+    if count <= 0 or span < 0:
+        return []
+    step = span / count
+    days = sorted(
+        start + datetime.timedelta(days=int(step * i + rng.uniform(0, max(step - 1, 0)))) for i in range(count)
+    )
+    return [min(d, end) for d in days]
+
+
+def activities_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    orgs: list[DemoOrganization] = world.extra["organizations"]
+    street_of = {c.code: c.street_code for c in world.communities}
+    communities_of: dict[str, list[str]] = {}
+    for c in sorted(world.communities, key=lambda c: c.code):
+        communities_of.setdefault(c.street_code, []).append(c.code)
+    plan: list[DemoActivity] = []
+
+    def add(place: str, kind: str, title: str, at: datetime.datetime, org: str, size: int, course: str = "",
+            session: int = 0) -> None:  # fmt: skip
+        plan.append(DemoActivity("", place, kind, title, at, org, size, course, session))
+
+    # Courses: 好婆婆 sessions alternate between the street's centre (staff) and the communities (the classroom).
+    for street, series, title, *_rest, sessions in DEMO_COURSES:
+        if street not in communities_of:
+            continue
+        start = _date_between(rng, datetime.date(YEAR, 2, 20), datetime.date(YEAR, 7, 31))
+        end = min(start + datetime.timedelta(days=7 * sessions * 2), datetime.date(YEAR, 12, 20))
+        cohort = _scaled(world, rng.randint(18, 32), 5)
+        for n, day in enumerate(_spread(rng, sessions, start, end), start=1):
+            if series and n % 2 == 0:
+                place, organiser = rng.choice(communities_of[street]), HAOPOPO_REF
+            else:
+                place, organiser = street, ""
+            add(place, "course_session", title, _at(day, rng.choice((9, 14)), rng.choice((0, 30))), organiser, cohort,
+                title, n)  # fmt: skip
+    # Each community's own school (社区学校) runs a course of eight sessions, organised by its staff.
+    for community in sorted(world.communities, key=lambda c: c.code):
+        topic = rng.choice(COMMUNITY_SCHOOL_TOPICS)
+        title = f"{community.name}社区学校·{topic}"
+        start = _date_between(rng, datetime.date(YEAR, 3, 1), datetime.date(YEAR, 9, 1))
+        cohort = _scaled(world, rng.randint(15, 30), 5)
+        for n, day in enumerate(_spread(rng, 8, start, start + datetime.timedelta(days=70)), start=1):
+            add(community.code, "course_session", title, _at(day, rng.choice((9, 14, 19))), "", cohort, title, n)
+    for street, title, times in DEMO_LECTURES:
+        if street not in communities_of:
+            continue
+        for day in _spread(rng, times, datetime.date(YEAR, 3, 1), datetime.date(YEAR, 12, 15)):
+            add(street, "course_session", title, _at(day, 14), "", _scaled(world, rng.randint(60, 150), 10), title)
+    # Learning communities meet every week or two; studios and social organisations hold events; teams volunteer.
+    for org in orgs:
+        active_from = max(org.founded_on, YEAR_START)
+        active_to = min(org.dissolved_on or datetime.date(YEAR, 12, 28), datetime.date(YEAR, 12, 28))
+        if active_from > active_to:
+            continue
+        weeks = (active_to - active_from).days / 7
+        if org.kind == "learning_community":
+            count = _scaled(world, round(weeks / rng.choice((1, 1.5, 2))), 2)
+            for day in _spread(rng, count, active_from, active_to):
+                add(org.place_code, "learning_meeting", f"{org.name}活动", _at(day, rng.choice((9, 14, 19))), org.ref,
+                    _scaled(world, rng.randint(8, 22), 3))  # fmt: skip
+        elif org.kind == "volunteer_team":
+            places = communities_of.get(org.place_code, [org.place_code])
+            for day in _spread(rng, _scaled(world, round(weeks / 1.2), 2), active_from, active_to):
+                add(rng.choice(places), "volunteer_event", f"{org.name}志愿服务", _at(day, rng.choice((8, 9, 14))),
+                    org.ref, _scaled(world, rng.randint(8, 25), 3))  # fmt: skip
+        else:
+            places = communities_of.get(org.place_code, [org.place_code])
+            for day in _spread(rng, _scaled(world, round(weeks / 3), 2), active_from, active_to):
+                add(rng.choice(places), "org_event", f"{org.name}活动", _at(day, rng.choice((9, 14, 19))), org.ref,
+                    _scaled(world, rng.randint(10, 40), 3))  # fmt: skip
+    # Residents' councils (居民议事会): a few deliberation meetings per community, organised by staff.
+    for community in sorted(world.communities, key=lambda c: c.code):
+        for day in _spread(rng, rng.randint(6, 10), datetime.date(YEAR, 1, 10), datetime.date(YEAR, 12, 20)):
+            add(community.code, "deliberation_meeting", f"{community.name}居民议事会", _at(day, 19), "",
+                _scaled(world, rng.randint(12, 35), 4))  # fmt: skip
+    plan.sort(key=lambda a: (a.starts_at, a.place_code, a.title))
+    for number, activity in enumerate(plan, start=1):
+        activity.ref = f"A{number:05d}"
+    world.extra["activities"] = plan
+    del street_of
+    columns = ["ref", "place_code", "kind", "title", "starts_at", "organization_ref", "resource_refs"]
+    rows = [[a.ref, a.place_code, a.kind, a.title, a.starts_at.isoformat(), a.organization_ref, ""] for a in plan]
+    return OutTable("activities.csv", columns, rows)
+
+
+def attendance_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    """Who came. Members come to their group's gatherings, a course has a cohort that thins out, open events draw
+    from the neighbourhood weighted by engagement; in a community with low mixing, an event leans to one group."""
+    engagement: dict[str, str] = world.extra["engagement"]
+    dropout: dict[str, datetime.date] = world.extra["dropout"]
+    mixing: dict[str, float] = world.extra["mixing"]
+    street_of = {c.code: c.street_code for c in world.communities}
+    adults = [r for r in world.residents if _adult(r)]
+    by_ref = {r.ref: r for r in world.residents}
+    by_community: dict[str, list[DemoResident]] = {}
+    by_street: dict[str, list[DemoResident]] = {}
+    for r in adults:
+        by_community.setdefault(r.community_code, []).append(r)
+        by_street.setdefault(street_of[r.community_code], []).append(r)
+    members: dict[str, list[DemoMembership]] = {}
+    for m in world.extra["memberships"]:
+        members.setdefault(m.organization_ref, []).append(m)
+    org_place = {o.ref: o.place_code for o in world.extra["organizations"]}
+
+    def active(r: DemoResident, day: datetime.date) -> bool:
+        gone = dropout.get(r.ref)
+        return _on_roll(r, day) and (gone is None or day < gone)
+
+    def lean(community: str | None) -> str | None:
+        """With low mixing, an event is mostly one group's (the group chosen by its share)."""
+        if community is None or rng.random() < mixing.get(community, 0.5):
+            return None
+        share = next(c.new_citizen_share for c in world.communities if c.code == community)
+        return "new_citizen" if rng.random() < share else "local"
+
+    def open_draw(pool: list[DemoResident], day: datetime.date, size: int, community: str | None,
+                  exclude: set[str], boost: Callable[[DemoResident], float] | None = None) -> list[DemoResident]:  # fmt: skip
+        leaning = lean(community)
+        candidates = [r for r in pool if r.ref not in exclude and active(r, day)]
+        weights = []
+        for r in candidates:
+            w = ENGAGEMENT_WEIGHT[engagement[r.ref]] * (boost(r) if boost else 1.0)
+            if leaning is not None and r.household != leaning:
+                w *= 0.12
+            weights.append(w)
+        return _weighted_sample(rng, candidates, weights, min(size, len(candidates)))
+
+    rows: list[list[str]] = []
+    cohorts: dict[str, list[DemoResident]] = {}
+
+    def record(activity: DemoActivity, present: list[DemoResident], absent: list[DemoResident] = (),  # type: ignore[assignment]
+               hours: bool = False) -> None:  # fmt: skip
+        entries = [(r, "present") for r in present]
+        for r in absent:
+            if rng.random() < 0.35:  # a roster notes some no-shows; a few sent word
+                entries.append((r, "excused" if rng.random() < 0.3 else "absent"))
+        for r, status in sorted(entries, key=lambda e: e[0].ref):
+            spent = ""
+            if hours and status == "present":
+                spent = str(rng.choice((1, 1.5, 2, 2, 3, 4)))
+            rows.append([activity.ref, r.ref, status, spent])
+
+    for activity in world.extra["activities"]:
+        day = activity.starts_at.date()
+        community = activity.place_code if activity.place_code in street_of else None
+        street = street_of.get(activity.place_code, activity.place_code)
+        if activity.kind == "course_session" and activity.size > 50:  # a lecture hall: the whole street comes
+            present = open_draw(by_street.get(street, []), day, activity.size, None, set())
+            record(activity, present)
+            continue
+        if activity.kind == "course_session":
+            cohort = cohorts.get(activity.course)
+            if cohort is None:
+                boost = _haopopo_weight if activity.organization_ref or activity.course in _haopopo_titles() else None
+                cohort = open_draw(by_street.get(street, []), day, activity.size, None, set(), boost)
+                if activity.course in _haopopo_titles(DEMO_LOGIN_SERIES):
+                    demo = [r for r in by_street.get(street, []) if r.phone in DEMO_RESIDENT_PHONES]
+                    cohort = demo + [r for r in cohort if r not in demo]
+                else:
+                    cohort = [r for r in cohort if r.phone not in DEMO_RESIDENT_PHONES]
+                cohorts[activity.course] = cohort
+            present, absent = [], []
+            for r in cohort:
+                if active(r, day) and rng.random() < ENGAGEMENT_ATTEND[engagement[r.ref]] + 0.15:
+                    present.append(r)
+                elif _on_roll(r, day):
+                    absent.append(r)
+            taken = {r.ref for r in cohort}
+            walk_ins = open_draw(by_community.get(activity.place_code, []) if community else by_street.get(street, []),
+                                 day, rng.randint(0, 5), community, taken)  # fmt: skip
+            record(activity, present + walk_ins, absent)
+            continue
+        if activity.organization_ref:
+            current = [
+                m for m in members.get(activity.organization_ref, [])
+                if m.joined_on <= day and (m.left_on is None or m.left_on > day)
+            ]  # fmt: skip
+            present, absent = [], []
+            for m in current:
+                r = by_ref[m.resident_ref]
+                chance = 0.92 if m.role == "leader" else ENGAGEMENT_ATTEND[engagement[r.ref]] + 0.1
+                if active(r, day) and rng.random() < chance:
+                    present.append(r)
+                elif _on_roll(r, day):
+                    absent.append(r)
+            present = present[: activity.size + 10]
+            home = org_place.get(activity.organization_ref, activity.place_code)
+            guests_pool = by_community.get(home) or by_street.get(street_of.get(home, home), [])
+            guests = open_draw(guests_pool, day, rng.randint(0, 6 if activity.kind != "org_event" else 14), community,
+                               {m.resident_ref for m in current})  # fmt: skip
+            record(activity, present + guests, absent, hours=activity.kind == "volunteer_event")
+            continue
+        # Staff-organised open meetings (residents' councils).
+        present = open_draw(by_community.get(activity.place_code, []), day, activity.size, community, set())
+        record(activity, present)
+    columns = ["activity_ref", "resident_ref", "status", "hours"]
+    return OutTable("attendance.csv", columns, rows)
+
+
+def _haopopo_titles(series_names: tuple[str, ...] | None = None) -> set[str]:
+    return {t for _p, s, t, *_rest in DEMO_COURSES if s and (series_names is None or s in series_names)}
+
+
+STEPS: list[DemoStep] = [
+    places_file,
+    residents_file,
+    population_file,
+    organizations_file,
+    memberships_file,
+    activities_file,
+    attendance_file,
+]

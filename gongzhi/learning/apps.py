@@ -6,3 +6,10 @@ class LearningConfig(AppConfig):
     name = "gongzhi.learning"
     label = "learning"
     verbose_name = _("学习")
+
+    def ready(self) -> None:
+        from gongzhi.activities.hooks import register_presence_handler
+
+        from .handlers import award_points_for_presence
+
+        register_presence_handler(award_points_for_presence)

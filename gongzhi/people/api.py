@@ -386,3 +386,27 @@ def token_create(request: ApiRequest, payload: TokenIn) -> Any:
     return Status(
         201, {"id": token.pk, "name": token.name, "prefix": token.prefix, "created_at": token.created_at, "key": key}
     )
+
+
+class TokenListOut(Schema):
+    id: uuid.UUID
+    name: str
+    prefix: str
+    created_at: datetime.datetime
+    last_used_at: datetime.datetime | None
+    revoked_at: datetime.datetime | None
+
+
+@router.get("/tokens", auth=session_auth, response={200: list[TokenListOut], **errors(401)}, summary="我的接口令牌")
+def token_list(request: ApiRequest) -> Any:
+    return list(ApiToken.objects.filter(user=request.auth).order_by("-created_at"))
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    auth=session_auth,
+    response={200: TokenListOut, **errors(401, 404, 422)},
+    summary="撤销接口令牌",
+)
+def token_revoke(request: ApiRequest, token_id: uuid.UUID) -> Any:
+    return services.api_token_revoke(user=request.auth, token_id=token_id)

@@ -103,6 +103,7 @@ class Resident(BaseModel):
     id_number_encrypted = models.TextField(_("身份证号（加密）"), blank=True, editable=False)
     id_number_hash = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     id_number_masked = models.CharField(_("身份证号"), max_length=18, blank=True, editable=False)
+    erased_at = models.DateTimeField(_("个人信息删除时间"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["community_id", "ref"]

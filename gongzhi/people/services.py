@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, fields_from_validation_error
+from gongzhi.core.errors import Conflict, DomainError, NotFound, fields_from_validation_error
 from gongzhi.places.models import Place
 
 from . import protection
@@ -133,6 +133,12 @@ def resident_update(*, actor: Any, resident: Resident, id_number: str | None = N
     unknown = set(changes) - set(RESIDENT_FIELDS)
     if unknown:
         raise DomainError(_("不能修改这些字段"), fields={f: [_("不可修改")] for f in sorted(unknown)})
+    required = [f for f in ("name", "community", "registered_on", "household") if f in changes and not changes[f]]
+    if required:
+        raise DomainError(_("提交的信息有误，请检查标红的字段"), fields={f: [_("必填")] for f in required})
+    for field in ("phone", "gender"):
+        if field in changes and changes[field] is None:
+            changes[field] = ""
     if "phone" in changes:
         changes["phone"] = _normalise_phone_field(changes["phone"])
     changed = []
@@ -178,6 +184,51 @@ def resident_reveal(*, actor: Any, resident: Resident) -> dict[str, str]:
 
 
 @transaction.atomic
+def resident_erase(*, actor: Any, resident: Resident) -> Resident:
+    """Erase a resident's personal data (PIPL right to deletion), at their request or by staff.
+
+    Name, phone and ID number are wiped, consents withdrawn, and the account removed (or, for someone who also holds a
+    work role, unlinked). What stays is pseudonymous — the ref, community, dates, gender, birth year and household — so
+    that attendance and the community's statistics stay correct without identifying anyone.
+    """
+    resident = Resident.objects.select_for_update().get(pk=resident.pk)
+    if resident.erased_at is not None:
+        return resident
+    user = resident.user
+    resident.name = resident.phone = ""
+    resident.id_number_encrypted = resident.id_number_hash = resident.id_number_masked = ""
+    resident.user = None
+    resident.erased_at = timezone.now()
+    resident.save(
+        update_fields=[
+            "name",
+            "phone",
+            "id_number_encrypted",
+            "id_number_hash",
+            "id_number_masked",
+            "user",
+            "erased_at",
+            "updated_at",
+        ]
+    )
+    Consent.objects.filter(resident=resident, withdrawn_at__isnull=True).update(
+        withdrawn_at=resident.erased_at, updated_at=resident.erased_at
+    )
+    by_self = user is not None and getattr(actor, "pk", None) == user.pk
+    if user is not None and not user.grants.exists():
+        user.delete()
+    audit_record(
+        actor=None if by_self else actor,
+        action="delete",
+        target_type="resident",
+        target_id=str(resident.pk),
+        place_code=resident.community_id,
+        summary="删除居民个人信息" + ("（本人申请）" if by_self else ""),
+    )
+    return resident
+
+
+@transaction.atomic
 def consent_give(*, resident: Resident, purpose: str, version: str, actor: Any = None) -> Consent:
     existing = (
         Consent.objects.select_for_update()
@@ -208,7 +259,7 @@ def consent_give(*, resident: Resident, purpose: str, version: str, actor: Any =
         target_type="consent",
         target_id=str(consent.pk),
         place_code=resident.community_id,
-        summary=f"同意 {purpose} v{version}",
+        summary=f"同意 {Consent.Purpose(purpose).label} v{version}",
     )
     return consent
 
@@ -225,7 +276,7 @@ def consent_withdraw(*, resident: Resident, purpose: str, actor: Any = None) -> 
             target_type="consent",
             target_id=str(resident.pk),
             place_code=resident.community_id,
-            summary=f"撤回同意 {purpose}",
+            summary=f"撤回同意 {Consent.Purpose(purpose).label}",
         )
     return n
 
@@ -412,3 +463,16 @@ def api_token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     token = ApiToken.objects.create(user=user, name=name, key_hash=token_hash(key), prefix=key[:8])
     audit_record(actor=user, action="create", target_type="api_token", target_id=str(token.pk), summary=name)
     return token, key
+
+
+@transaction.atomic
+def api_token_revoke(*, user: User, token_id: Any) -> ApiToken:
+    """Revoke one of the user's own tokens (revoking twice changes nothing)."""
+    token = ApiToken.objects.select_for_update().filter(pk=token_id, user=user).first()
+    if token is None:
+        raise NotFound(_("找不到该令牌"))
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at", "updated_at"])
+        audit_record(actor=user, action="update", target_type="api_token", target_id=str(token.pk), summary="撤销令牌")
+    return token

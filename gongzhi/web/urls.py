@@ -21,4 +21,6 @@ urlpatterns = [
     path("me/", views.resident_home, name="resident_home"),
     path("me/consent/", views.my_consent, name="my_consent"),
     path("me/export/", views.my_export, name="my_export"),
+    path("me/erase/", views.my_erase, name="my_erase"),
+    path("staff/residents/<uuid:resident_id>/erase/", views.resident_erase, name="resident_erase"),
 ]

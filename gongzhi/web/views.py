@@ -6,7 +6,7 @@ import json
 import secrets
 
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -360,6 +360,21 @@ def resident_edit(request, resident_id):
 
 
 @login_required
+@require_POST
+def resident_erase(request, resident_id):
+    _staff_place(request)
+    resident = _resident_or_404(request, resident_id)
+    if not request.user.has_perm("people.change_resident", resident):
+        raise PermissionDenied
+    if request.POST.get("confirm") != "1":
+        messages.error(request, _("请勾选确认后再删除。"))
+    else:
+        services.resident_erase(actor=request.user, resident=resident)
+        messages.success(request, _("已删除该居民的个人信息"))
+    return redirect("resident_detail", resident_id=resident.pk)
+
+
+@login_required
 def grant_list(request):
     place = _staff_place(request)
     if not request.user.has_perm("people.view_rolegrant", place):
@@ -456,6 +471,22 @@ def my_consent(request):
         services.consent_withdraw(resident=resident, purpose=purpose, actor=request.user)
         messages.success(request, _("已撤回同意"))
     return redirect("resident_home")
+
+
+@login_required
+@require_POST
+def my_erase(request):
+    """A resident erases their personal data and account (PIPL: right to deletion)."""
+    resident = selectors.resident_of_user(user=request.user)
+    if resident is None:
+        raise Http404
+    if request.POST.get("confirm") != "1":
+        messages.error(request, _("请勾选确认后再删除。"))
+        return redirect("resident_home")
+    services.resident_erase(actor=request.user, resident=resident)
+    logout(request)
+    messages.success(request, _("您的个人信息和账号已删除。"))
+    return redirect("login")
 
 
 @login_required

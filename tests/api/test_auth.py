@@ -176,3 +176,17 @@ def test_docs_page_uses_no_cdn(db, anon):
         assert b"cdn.jsdelivr" not in body
     assert anon.get(f"{API}/docs/assets/..%2Fsettings.py").status_code == 404
     assert anon.get(f"{API}/docs/assets/redoc.standalone.js.map").status_code == 404
+
+
+def test_user_lists_and_revokes_own_token_which_then_stops_working(world, make_client):
+    user = world.users["community_worker"]
+    session = make_client(user)
+    created = session.post_json(f"{API}/tokens", {"name": "对接"}).json()
+    listed = session.get(f"{API}/tokens").json()
+    assert [t["id"] for t in listed] == [created["id"]] and "key" not in listed[0]
+    other = make_client(world.users["admin"])
+    assert other.delete(f"{API}/tokens/{created['id']}").status_code == 404, "not someone else's token"
+    revoked = session.delete(f"{API}/tokens/{created['id']}")
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"]
+    assert session.delete(f"{API}/tokens/{created['id']}").status_code == 200, "revoking twice changes nothing"
+    assert make_client().get(f"{API}/me", headers=bearer(created["key"])).status_code == 401

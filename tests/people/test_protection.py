@@ -106,3 +106,13 @@ def test_database_refuses_a_second_resident_with_the_same_id_hash(tree):
     b.id_number_hash = a.id_number_hash
     with pytest.raises(IntegrityError), transaction.atomic():
         b.save(update_fields=["id_number_hash"])
+
+
+@pytest.mark.parametrize("field", ["name", "household", "registered_on", "community"])
+def test_update_refuses_to_empty_a_required_field(tree, field):
+    r = factories.resident(tree.comm_a1, name="王芳")
+    with pytest.raises(DomainError) as exc:
+        services.resident_update(actor=None, resident=r, **{field: None})
+    assert field in exc.value.fields
+    r.refresh_from_db()
+    assert r.name == "王芳"

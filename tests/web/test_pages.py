@@ -276,3 +276,37 @@ def test_grant_list_masks_phone_numbers(client, tree):
     _login(client, staff)
     page = client.get(reverse("grant_list")).content.decode()
     assert "139****5678" in page and "13912345678" not in page
+
+
+def test_resident_erases_own_personal_data_and_account(client, tree):
+    from gongzhi.people import services
+    from gongzhi.people.models import User
+
+    r = factories.resident(tree.comm_a1, name="赵阿姨", phone="13800007777", id_number=ID_A)
+    user = services.account_claim(phone="13800007777", password="Zhao-2026-pw")
+    services.consent_give(resident=r, purpose="platform", version="2026-01")
+    _login(client, user)
+    client.post(reverse("my_erase"), {})  # without the confirmation nothing happens
+    r.refresh_from_db()
+    assert r.name == "赵阿姨"
+    resp = client.post(reverse("my_erase"), {"confirm": "1"})
+    assert resp.status_code == 302 and resp.url == reverse("login")
+    r.refresh_from_db()
+    assert (r.name, r.phone, r.id_number_encrypted, r.id_number_hash, r.user) == ("", "", "", "", None)
+    assert r.erased_at is not None and r.household == "local" and r.community_id == tree.comm_a1.code
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not r.consents.filter(withdrawn_at__isnull=True).exists()
+    assert AuditEvent.objects.filter(action="delete", target_id=str(r.pk)).exists()
+
+
+def test_staff_erases_a_resident_within_their_places_only(client, tree):
+    worker = factories.staff("community_worker", tree.comm_a1)
+    mine = factories.resident(tree.comm_a1, name="钱多多", phone="13800006666")
+    other = factories.resident(tree.comm_a2, name="孙悟", phone="13800005555")
+    _login(client, worker)
+    assert client.post(reverse("resident_erase", args=[other.pk]), {"confirm": "1"}).status_code == 404
+    client.post(reverse("resident_erase", args=[mine.pk]), {"confirm": "1"})
+    mine.refresh_from_db()
+    other.refresh_from_db()
+    assert mine.name == "" and mine.erased_at and other.name == "孙悟"
+    assert "已于" in client.get(reverse("resident_detail", args=[mine.pk])).content.decode()

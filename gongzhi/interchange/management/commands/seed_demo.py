@@ -1,5 +1,6 @@
 """``manage.py seed_demo [--seed N]``: write the demo interchange files into var/demo/, import them, create the demo
-logins. Running it again changes nothing."""
+logins, then the courses of the imported sessions and a few upcoming sessions (``demo_learning``). Running it again
+changes nothing (on another day it adds that day's upcoming sessions)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
 
 from config import env
 from gongzhi.interchange.demo import DEFAULT_RESIDENTS, DEFAULT_SEED, generate_demo
 from gongzhi.interchange.demo_accounts import demo_accounts_ensure
+from gongzhi.interchange.demo_learning import demo_learning_ensure
 from gongzhi.interchange.importer import ImportFailed, import_data
 from gongzhi.interchange.progress import tqdm_bars
 
@@ -46,6 +49,15 @@ class Command(BaseCommand):
         print_report(self, report)
 
         logins = demo_accounts_ensure()
+        learning = demo_learning_ensure()
+        self.stdout.write(
+            f"课程：新增 {learning.courses} 门，关联课次 {learning.sessions_linked} 个，新增报名 {learning.enrolments} 个，"
+            f"新增积分记录 {learning.points_entries} 条  (courses created {learning.courses}, sessions linked "
+            f"{learning.sessions_linked}, enrolments {learning.enrolments}, points entries {learning.points_entries})"
+        )
+        for activity in learning.upcoming:
+            start = timezone.localtime(activity.starts_at)
+            self.stdout.write(f"即将开课 upcoming: {start:%Y-%m-%d %H:%M} {activity.title}（{activity.ref}）")
         self.stdout.write("")
         self.stdout.write("演示账号 Demo logins")
         header = ("手机号 phone", "密码 password", "角色 role", "区划 place")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.places.models import Place
+
+from .models import ActivityKind, ActivityMode
+
+DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+class ActivityForm(forms.Form):
+    place = forms.ChoiceField(label=_("举办地"))
+    kind = forms.ChoiceField(label=_("类型"), choices=ActivityKind.choices)
+    title = forms.CharField(label=_("标题"), max_length=200)
+    starts_at = forms.DateTimeField(label=_("开始时间"), widget=DATETIME_INPUT)
+    ends_at = forms.DateTimeField(label=_("结束时间"), required=False, widget=DATETIME_INPUT)
+    venue = forms.CharField(label=_("地点"), max_length=200, required=False)
+    mode = forms.ChoiceField(label=_("形式"), choices=ActivityMode.choices, initial=ActivityMode.LOCAL)
+    capacity = forms.IntegerField(label=_("容量"), min_value=1, required=False, help_text=_("留空表示不限"))
+    description = forms.CharField(label=_("说明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, places: list[Place], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        place_field = self.fields["place"]
+        assert isinstance(place_field, forms.ChoiceField)
+        place_field.choices = [(p.code, f"{p.name}（{p.get_level_display()}）") for p in places]
+
+
+class PaperTextForm(forms.Form):
+    lines = forms.CharField(
+        label=_("签到名单"),
+        widget=forms.Textarea(attrs={"rows": 8, "placeholder": "R-0001\nR-0002 请假\n王小明 13800000000 出席 1.5"}),
+        help_text=_("每行一人：居民编号，或者姓名加手机号；可在后面加状态（出席、缺席、请假）和时长（小时）。"),
+    )
+
+
+class PaperFileForm(forms.Form):
+    file = forms.FileField(label=_("Excel 签到表（.xlsx）"))
