@@ -13,17 +13,13 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import DomainError, fields_from_validation_error
+from gongzhi.core.errors import DomainError, invalid
 from gongzhi.organizations.models import Organization
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
 
 from .hooks import presence_handlers
 from .models import Activity, Attendance, AttendanceSource, AttendanceStatus
-
-
-def _invalid(exc: ValidationError) -> DomainError:
-    return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))
 
 
 @transaction.atomic
@@ -59,7 +55,7 @@ def activity_create(
     try:
         activity.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     try:
         with transaction.atomic():
             activity.save(force_insert=True)
@@ -155,7 +151,7 @@ def activity_update(*, actor: Any, activity: Activity, **changes: Any) -> Activi
     try:
         activity.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     changed = [name for name in changes if str(getattr(activity, name)) != before[name]]
     if changed:
         activity.save(update_fields=[*(f"{n}_id" if n == "organization" else n for n in changed), "updated_at"])

@@ -38,3 +38,10 @@ def fields_from_validation_error(exc: ValidationError) -> dict[str, list[str]]:
     if hasattr(exc, "error_dict"):
         return {field: [str(m) for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
     return {"__all__": [str(m) for m in exc.messages]}
+
+
+def invalid(exc: ValidationError) -> DomainError:
+    """A model's ValidationError as the domain's "invalid input" error, with the field errors kept."""
+    from django.utils.translation import gettext as _
+
+    return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from gongzhi.activities.models import Activity, ActivityKind
 from gongzhi.activities.services import activity_create
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, NotFound, fields_from_validation_error
+from gongzhi.core.errors import Conflict, DomainError, NotFound, invalid
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
 
@@ -44,10 +44,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 PLACE_LEVELS = ("street", "community")
 
 
-def _invalid(exc: ValidationError) -> DomainError:
-    return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))
-
-
 def _check_place(place: Place | None) -> None:
     if place is None or place.level not in PLACE_LEVELS:
         msg = _("只能设在街道或社区")
@@ -65,7 +61,7 @@ def teacher_create(
     try:
         teacher.full_clean()
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     teacher.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -89,7 +85,7 @@ def series_create(*, actor: Any, place: Place, name: str, description: str = "")
     try:
         series.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     try:
         with transaction.atomic():
             series.save(force_insert=True)
@@ -167,7 +163,7 @@ def course_create(
     try:
         course.full_clean()
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     course.save(force_insert=True)
     if teachers:
         course.teachers.set(teachers)
@@ -209,7 +205,7 @@ def course_update(
     try:
         course.full_clean()
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     course.save(update_fields=["title", "series", "audience", "description", "capacity", "status", "updated_at"])
     course.teachers.set(teachers)
     _promote_waitlisted(course)

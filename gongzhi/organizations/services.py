@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, fields_from_validation_error
+from gongzhi.core.errors import Conflict, DomainError, invalid
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
 
@@ -32,10 +32,6 @@ from .models import (
 from .rules import forget_led, near_codes
 
 
-def _invalid(exc: ValidationError) -> DomainError:
-    return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))
-
-
 def _required(**values: str) -> None:
     missing = [field for field, value in values.items() if not (value or "").strip()]
     if missing:
@@ -46,7 +42,7 @@ def _save_new_organization(organization: Organization) -> None:
     try:
         organization.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     try:
         with transaction.atomic():
             organization.save(force_insert=True)
@@ -229,7 +225,7 @@ def organization_stage_change(
     try:
         change.full_clean()
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     change.save(force_insert=True)
     organization.stage = to_stage
     organization.save(update_fields=["stage", "updated_at"])
@@ -260,7 +256,7 @@ def organization_dissolve(
     try:
         organization.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     organization.save(update_fields=["status", "dissolved_on", "updated_at"])
     for membership in Membership.objects.select_for_update().filter(organization=organization, left_on__isnull=True):
         membership.left_on = max(dissolved_on, membership.joined_on)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, NotFound, fields_from_validation_error
+from gongzhi.core.errors import Conflict, DomainError, NotFound, invalid
 from gongzhi.places.models import Place
 
 from . import protection
@@ -35,10 +35,6 @@ RESIDENT_FIELDS = (
     "birth_year",
     "household",
 )
-
-
-def _invalid(exc: ValidationError) -> DomainError:
-    return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))
 
 
 def _apply_id_number(resident: Resident, id_number: str | None) -> bool:
@@ -103,7 +99,7 @@ def resident_register(
     try:
         resident.full_clean(validate_unique=False)  # the database decides uniqueness (race-safe)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     try:
         with transaction.atomic():
             resident.save(force_insert=True)
@@ -153,7 +149,7 @@ def resident_update(*, actor: Any, resident: Resident, id_number: str | None = N
     try:
         resident.full_clean()
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     resident.save(update_fields=[*changed, "updated_at"])
     audit_record(
         actor=actor,
@@ -251,7 +247,7 @@ def consent_give(*, resident: Resident, purpose: str, version: str, actor: Any =
     try:
         consent.full_clean()
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     consent.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -408,7 +404,7 @@ def role_grant(*, actor: Any, user: User, place: Place, role: str) -> RoleGrant:
     try:
         grant.full_clean(validate_unique=False)
     except ValidationError as exc:
-        raise _invalid(exc) from exc
+        raise invalid(exc) from exc
     try:
         with transaction.atomic():
             grant.save(force_insert=True)
