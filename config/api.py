@@ -29,6 +29,7 @@ from ninja.openapi.docs import DocsBase
 
 from gongzhi.activities.api import router as activities_router
 from gongzhi.core.errors import DomainError
+from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
 from gongzhi.organizations.api import router as organizations_router
 from gongzhi.people.api import AUTH
@@ -216,6 +217,7 @@ api.add_router("", people_router)
 api.add_router("", organizations_router)
 api.add_router("", activities_router)
 api.add_router("", learning_router)
+api.add_router("", deliberation_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.
 tail = Router(auth=None)

@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("gongzhi.organizations.urls")),
     path("", include("gongzhi.activities.urls")),
     path("", include("gongzhi.learning.urls")),
+    path("", include("gongzhi.deliberation.urls")),
 ]

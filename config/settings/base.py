@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "gongzhi.organizations",
     "gongzhi.activities",
     "gongzhi.learning",
+    "gongzhi.deliberation",
     "gongzhi.interchange",
     "gongzhi.web",
 ]

@@ -7,6 +7,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.activities import nav as activities_nav
+from gongzhi.deliberation import nav as deliberation_nav
 from gongzhi.learning import nav as learning_nav
 from gongzhi.organizations import nav as organizations_nav
 from gongzhi.people import access
@@ -37,7 +38,7 @@ def navigation(request):
         place = getattr(request, "place", None)
         if place and user.has_perm("core.view_auditevent", place):
             items.append({"url": reverse("audit_list"), "label": _("审计日志"), "key": "audit_list"})
-    for app_nav in (organizations_nav, activities_nav, learning_nav):
+    for app_nav in (organizations_nav, activities_nav, learning_nav, deliberation_nav):
         items.extend(app_nav.nav_items(request, user))
     if access.has_resident_profile(user):
         items.append({"url": reverse("resident_home"), "label": _("我的"), "key": "resident_home"})

@@ -1,0 +1,1 @@
+from .base import router  # noqa: F401

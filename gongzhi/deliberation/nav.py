@@ -1,0 +1,9 @@
+"""Navigation entries of this app (see gongzhi.web.context_processors): only pages that exist and the user may use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def nav_items(request: Any, user: Any) -> list[dict[str, Any]]:
+    return []

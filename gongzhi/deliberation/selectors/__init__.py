@@ -1,0 +1,1 @@
+"""See the submodules: issues (D1) and decisions (D2)."""

@@ -1,0 +1,1 @@
+"""Views: issues (staff and residents), decisions (ballots, decisions, follow-up), public (no login)."""
