@@ -503,8 +503,8 @@ against a bare Django endpoint on the same server, in the same run.
 - Check-in: `POST /api/v1/checkin` with JSON `{{"token": …}}`, the session cookie and the `X-CSRFToken` header. Every
   request is a **different resident** scanning a **fresh valid token** (issued with `gongzhi.activities.qr.issue` at
   send time), so every request takes the full write path: session and user look-up, token signature and window check,
-  resident look-up, the attendance insert, the points award (balance row lock, entry insert, balance update) and the
-  audit event, in one transaction. A request counts as successful only with HTTP 200 and `"created": true`.
+  resident look-up, the attendance insert and the points award (balance row lock, today's points, entry insert,
+  balance update), in one transaction (a resident's own check-in writes no audit event; staff marks do). A request counts as successful only with HTTP 200 and `"created": true`.
 - Load: {args.concurrency} client threads in one Python process (`http.client`, keep-alive connections), a fixed number
   of requests per endpoint ({args.requests}, at most {args.seconds:.0f} s each), in {args.rounds} interleaved rounds (bare,
   check-in, bare, …) so that other load on the machine hits both alike, after a warm-up of {args.warmup} requests per

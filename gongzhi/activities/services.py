@@ -9,7 +9,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, models, router, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
 from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
@@ -72,6 +74,46 @@ def activity_create(
     return activity
 
 
+def insert_new_row(obj: models.Model) -> bool:
+    """Insert a new row unless a unique constraint already holds an equal one: True when inserted, False when not.
+
+    PostgreSQL: ``INSERT … ON CONFLICT DO NOTHING`` (only unique and exclusion conflicts are skipped; every other error
+    still raises), so no savepoint is needed around an insert that may meet its unique constraint — the transaction
+    stays usable and the constraint still decides. Other databases: the insert in a savepoint, ``IntegrityError`` read
+    as "already there" (SQLite's ``INSERT OR IGNORE`` would also skip NOT NULL and CHECK failures). Like
+    ``bulk_create``, no model signals are sent.
+    """
+    model = type(obj)
+    using = router.db_for_write(model)
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic(using=using):
+                obj.save(force_insert=True, using=using)
+        except IntegrityError:
+            return False
+        return True
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+    query.insert_values(list(model._meta.concrete_fields), [obj])
+    with connection.cursor() as cursor:
+        for statement, params in query.get_compiler(using=using).as_sql():
+            cursor.execute(statement, params)
+        inserted = cursor.rowcount == 1
+    if inserted:
+        obj._state.adding = False
+        obj._state.db = using
+    return inserted
+
+
+def _self_checkin(actor: Any, resident: Resident, source: str) -> bool:
+    """A resident scanning the QR code for themselves: their own record, not a staff write (so not audited)."""
+    return (
+        source == AttendanceSource.QR
+        and resident.user_id is not None
+        and getattr(actor, "pk", None) == resident.user_id
+    )
+
+
 @transaction.atomic
 def attendance_record(
     *,
@@ -86,29 +128,24 @@ def attendance_record(
 
     Repeating the same call (a second scan, a double click, a retry, concurrent requests) changes nothing and returns
     ``(attendance, False)``. A later record with another status or hours updates the row (staff correcting a roster).
-    Presence handlers (points …) run in this transaction when the row is present.
+    Presence handlers (points …) run in this transaction when the row is present. Every write by staff (roster, paper,
+    import, or a QR check-in on someone else's behalf) is audited; a resident's own QR check-in is their own record and
+    is not.
     """
     if status not in AttendanceStatus.values:
         raise DomainError(_("出席状态无效"), fields={"status": [_("不是可选的值")]})
     if hours is not None and hours < 0:
         raise DomainError(_("时长不能为负数"), fields={"hours": [_("不能为负数")]})
     recorded_by = actor if getattr(actor, "is_authenticated", False) else None
-    created = False
     changed: list[str] = []
-    try:
-        with transaction.atomic():
-            attendance = Attendance.objects.create(
-                activity=activity,
-                resident=resident,
-                status=status,
-                source=source,
-                hours=hours,
-                recorded_by=recorded_by,
-            )
-            created = True
-    except IntegrityError:
+    attendance = Attendance(
+        activity=activity, resident=resident, status=status, source=source, hours=hours, recorded_by=recorded_by
+    )
+    created = insert_new_row(attendance)  # the constraint attendance_one_per_person decides
+    if not created:
         # Someone (or this same person, a moment ago) already recorded it: lock the row and update if needed.
         attendance = Attendance.objects.select_for_update().get(activity=activity, resident=resident)
+        attendance.activity, attendance.resident = activity, resident  # already at hand: no look-ups for the handlers
         if attendance.status != status:
             attendance.status = status
             changed.append("status")
@@ -122,7 +159,8 @@ def attendance_record(
     if attendance.status == AttendanceStatus.PRESENT:
         for handler in presence_handlers():
             handler(attendance, actor)
-    if created or changed:  # a repeated scan or click changes nothing, and leaves no trace either
+    # A repeated scan or click changes nothing, and leaves no trace either.
+    if (created or changed) and not _self_checkin(actor, resident, source):
         audit_record(
             actor=actor,
             action="create" if created else "update",
@@ -184,9 +222,12 @@ def checkin_token_check(
     verified = qr.verify_signature(token, at=now.timestamp() if now else None, accept_expired=accept_expired)
     if activity is not None and activity.pk != verified.activity_id:
         raise qr.other_activity_error()
-    found = activity or Activity.objects.select_related("place").filter(pk=verified.activity_id).first()
+    found = activity
     if found is None:
-        raise qr.TokenError(_("签到码无效"), fields={"token": [_("找不到该活动")]}, code="invalid")
+        try:  # by primary key: no ORDER BY (``first()`` would add one)
+            found = Activity.objects.select_related("place").get(pk=verified.activity_id)
+        except Activity.DoesNotExist as exc:
+            raise qr.TokenError(_("签到码无效"), fields={"token": [_("找不到该活动")]}, code="invalid") from exc
     qr.check_window(found, now=now)
     return found
 
@@ -204,10 +245,10 @@ def checkin_by_qr(
     ``accept_expired``: the token was verified fresh a moment ago (before the resident logged in).
     Refusals (``qr.TokenError``, a ``DomainError``) write nothing. A second scan returns ``(attendance, False)``.
     """
-    from gongzhi.people.selectors import resident_of_user
+    from gongzhi.people.selectors import resident_of_user_for_write
 
     found = checkin_token_check(token=token, activity=activity, accept_expired=accept_expired, now=now)
-    resident = resident_of_user(user=user)
+    resident = resident_of_user_for_write(user=user)
     if resident is None:
         message = _("您的账号还没有关联居民信息，请联系社区工作人员")
         raise DomainError(message, fields={"token": [message]}, code="no_resident")

@@ -805,3 +805,120 @@ STEPS: list[DemoStep] = [
     activities_file,
     attendance_file,
 ]
+
+
+# --- 议 deliberate: issues and who took part in them, in 2025 ----------------------------------------------------
+#
+# Every community raised a handful of issues during the year, at every stage of the chain: some still open, some under
+# discussion, some decided, being carried out, closed, a few rejected. Each has its actions (raise, comments,
+# proposals, votes) by residents of the community. The estate-renovation case of 九堡社区 is not in these files: it is
+# built end to end through the services by ``demo_deliberation`` after the import.
+
+DEMO_ISSUE_TITLES: tuple[tuple[str, str], ...] = (
+    ("estate", "小区停车位划线与充电桩"),
+    ("estate", "楼道照明改造"),
+    ("estate", "屋顶防水维修"),
+    ("environment", "垃圾分类投放点搬迁"),
+    ("environment", "小区绿地改成口袋公园"),
+    ("safety", "学校门口上下学交通拥堵"),
+    ("safety", "电动车楼道充电隐患"),
+    ("elderly", "老年食堂开设晚餐"),
+    ("elderly", "助老服务点延长开放时间"),
+    ("children", "四点半课堂增加托管名额"),
+    ("services", "快递柜位置调整"),
+    ("services", "社区便民理发服务"),
+    ("other", "广场舞音量与时段"),
+)
+# The stages an issue reached by the end of 2025, with weights.
+DEMO_ISSUE_STATUSES = (
+    ("open", 0.15),
+    ("discussing", 0.2),
+    ("decided", 0.1),
+    ("implementing", 0.2),
+    ("closed", 0.28),
+    ("rejected", 0.07),
+)
+
+
+@dataclass
+class DemoIssue:
+    ref: str
+    community_code: str
+    raised_by: str
+    raised_on: datetime.date
+    status: str
+    dates: dict[str, datetime.date | None]
+    title: str
+
+
+def issues_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    adults: dict[str, list[DemoResident]] = {}
+    for r in world.residents:
+        if _adult(r) and r.left_on is None:
+            adults.setdefault(r.community_code, []).append(r)
+    plan: list[DemoIssue] = []
+    for community in sorted(world.communities, key=lambda c: c.code):
+        pool = adults.get(community.code, [])
+        for _category, title in rng.sample(DEMO_ISSUE_TITLES, rng.randint(3, 5)):
+            status = rng.choices([s for s, _w in DEMO_ISSUE_STATUSES], weights=[w for _s, w in DEMO_ISSUE_STATUSES])[0]
+            raised_on = _date_between(rng, datetime.date(YEAR, 1, 5), datetime.date(YEAR, 11, 15), skew=0.9)
+            dates: dict[str, datetime.date | None] = dict.fromkeys(
+                ("discussed_on", "decided_on", "implemented_on", "closed_on")
+            )
+            day = raised_on
+            steps = {"open": 0, "discussing": 1, "decided": 2, "implementing": 3, "closed": 4, "rejected": 1}[status]
+            for column in ("discussed_on", "decided_on", "implemented_on", "closed_on")[:steps]:
+                if status == "rejected" and rng.random() < 0.5:
+                    break  # rejected at once, never discussed
+                day = min(day + datetime.timedelta(days=rng.randint(5, 40)), TODAY)
+                dates[column] = day
+            raiser = rng.choice(pool).ref if pool and rng.random() < 0.8 else ""
+            plan.append(DemoIssue("", community.code, raiser, raised_on, status, dates, title))
+    plan.sort(key=lambda i: (i.raised_on, i.community_code, i.title))
+    for number, issue in enumerate(plan, start=1):
+        issue.ref = f"I{number:04d}"
+    world.extra["issues"] = plan
+    columns = ["ref", "community_code", "raised_by", "raised_on", "status", "discussed_on", "decided_on",
+               "implemented_on", "closed_on", "title"]  # fmt: skip
+    rows = [
+        [i.ref, i.community_code, i.raised_by, i.raised_on.isoformat(), i.status,
+         *((i.dates[c].isoformat() if i.dates[c] else "") for c in columns[5:9]), i.title]  # type: ignore[union-attr]
+        for i in plan
+    ]  # fmt: skip
+    return OutTable("issues.csv", columns, rows)
+
+
+def issue_actions_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    """The raise, then comments while open or discussed, proposals while discussed, votes before the decision."""
+    adults: dict[str, list[DemoResident]] = {}
+    for r in world.residents:
+        if _adult(r) and r.left_on is None:
+            adults.setdefault(r.community_code, []).append(r)
+    rows: set[tuple[str, str, str, str]] = set()
+
+    def moment(start: datetime.date, end: datetime.date) -> str:
+        day = _date_between(rng, start, max(start, end))
+        return _at(day, rng.choice((10, 12, 19, 20, 21)), rng.choice((0, 15, 30, 45))).isoformat()
+
+    for issue in world.extra["issues"]:
+        pool = adults.get(issue.community_code, [])
+        if not pool:
+            continue
+        d = issue.dates
+        if issue.raised_by:
+            rows.add((issue.ref, issue.raised_by, "raise", _at(issue.raised_on, 9).isoformat()))
+        talk_end = d["decided_on"] or d["discussed_on"] or min(issue.raised_on + datetime.timedelta(days=30), TODAY)
+        for r in rng.sample(pool, min(len(pool), _scaled(world, rng.randint(3, 12), 2))):
+            rows.add((issue.ref, r.ref, "comment", moment(issue.raised_on, talk_end)))
+        if d["discussed_on"] is not None and issue.status != "rejected":
+            for r in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
+                rows.add((issue.ref, r.ref, "propose", moment(d["discussed_on"], talk_end)))
+        if d["decided_on"] is not None:
+            vote_start = max(d["discussed_on"] or issue.raised_on, d["decided_on"] - datetime.timedelta(days=7))
+            for r in rng.sample(pool, min(len(pool), _scaled(world, rng.randint(15, 45), 4))):
+                rows.add((issue.ref, r.ref, "vote", moment(vote_start, d["decided_on"])))
+    columns = ["issue_ref", "resident_ref", "action", "at"]
+    return OutTable("issue_actions.csv", columns, [list(r) for r in sorted(rows)])
+
+
+STEPS += [issues_file, issue_actions_file]

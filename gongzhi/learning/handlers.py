@@ -29,4 +29,5 @@ def award_points_for_presence(attendance: Attendance, actor: Any) -> None:
         source_id=str(attendance.pk),
         reason=attendance.activity.title,
         actor=actor,
+        savepoint=False,  # inside attendance_record's transaction: the attendance and its points commit or fail together
     )

@@ -14,13 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.activities.models import Activity, ActivityKind
-from gongzhi.activities.services import activity_create
+from gongzhi.activities.services import activity_create, insert_new_row
 from gongzhi.core.audit import audit_record
 from gongzhi.core.errors import Conflict, DomainError, NotFound, invalid
 from gongzhi.people.models import Resident
@@ -369,19 +369,56 @@ def _day_bounds(now: datetime.datetime) -> tuple[datetime.datetime, datetime.dat
     return start, start + datetime.timedelta(days=1)
 
 
-def _lock_balance(resident: Resident) -> PointsBalance:
-    """The resident's balance row, created race-safely (INSERT … ON CONFLICT DO NOTHING) and locked."""
+def _lock_balance(resident: Resident) -> None:
+    """Create the resident's balance row if missing and lock it until the end of the transaction (race-safe).
+
+    PostgreSQL: one statement, ``INSERT … ON CONFLICT (resident_id) DO UPDATE SET balance = balance`` — a new row is
+    ours until commit, an existing one is row-locked by the no-op update (concurrent awards wait here, and what they
+    read afterwards is what the lock holder committed). Other databases: ``INSERT … ON CONFLICT DO NOTHING`` then
+    ``SELECT … FOR UPDATE`` (SQLite serialises writers anyway).
+    """
+    connection = connections[router.db_for_write(PointsBalance)]
+    if connection.vendor == "postgresql":
+        table = connection.ops.quote_name(PointsBalance._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (resident_id, balance, updated_at) VALUES (%s, 0, %s) "
+                f"ON CONFLICT (resident_id) DO UPDATE SET balance = {table}.balance",
+                [resident.pk, timezone.now()],
+            )
+        return
     PointsBalance.objects.bulk_create([PointsBalance(resident=resident, balance=0)], ignore_conflicts=True)
-    return PointsBalance.objects.select_for_update().get(resident=resident)
+    PointsBalance.objects.select_for_update().get(resident=resident)
 
 
 def _existing_award(resident: Resident, source_type: str, source_id: str) -> PointsEntry | None:
-    return PointsEntry.objects.filter(
+    qs = PointsEntry.objects.filter(
         resident=resident, source_type=source_type, source_id=source_id, reversal_of__isnull=True
-    ).first()
+    ).order_by()  # at most one row (points_once_per_source): no ORDER BY
+    return next(iter(qs[:1]), None)
 
 
-@transaction.atomic
+def _award_at_constraint(resident: Resident, source_type: str, source_id: str) -> PointsEntry:
+    """The entry that holds ``points_once_per_source`` for this source (the insert of another one was refused)."""
+    return PointsEntry.objects.get(
+        resident=resident, source_type=source_type, source_id=source_id, reversal_of__isnull=True
+    )
+
+
+def _rule(rule_code: str) -> PointsRule:
+    try:  # code is unique: no ORDER BY
+        return PointsRule.objects.get(code=rule_code)
+    except PointsRule.DoesNotExist:
+        pass
+    if rule_code in DEFAULT_RULES:
+        name, pts, cap, description = DEFAULT_RULES[rule_code]
+        rule, _created = PointsRule.objects.get_or_create(
+            code=rule_code, defaults={"name": name, "points": pts, "daily_cap": cap, "description": description}
+        )
+        return rule
+    raise DomainError(_("积分规则不存在"), fields={"rule_code": [_("积分规则不存在")]})
+
+
 def points_award(
     *,
     resident: Resident,
@@ -391,58 +428,72 @@ def points_award(
     reason: str = "",
     actor: Any = None,
     quantity: Decimal | int = 1,
+    savepoint: bool = True,
 ) -> PointsEntry | None:
     """Award a rule's points for a source (``quantity`` times, e.g. hours), at most once per source.
 
     Returns the entry (the existing one when this source was already awarded), or None when the rule is inactive,
     the daily cap is reached, or there is nothing to award.
+
+    One transaction. ``savepoint=False``: when called inside a caller's transaction that must fail as a whole on any
+    error (a presence handler in ``attendance_record``), no savepoint is made for this award.
     """
-    rule = PointsRule.objects.filter(code=rule_code).first()
-    if rule is None and rule_code in DEFAULT_RULES:
-        name, pts, cap, description = DEFAULT_RULES[rule_code]
-        rule, _created = PointsRule.objects.get_or_create(
-            code=rule_code, defaults={"name": name, "points": pts, "daily_cap": cap, "description": description}
+    with transaction.atomic(savepoint=savepoint):
+        return _points_award(
+            resident=resident,
+            rule_code=rule_code,
+            source_type=source_type,
+            source_id=str(source_id),
+            reason=reason,
+            actor=actor,
+            quantity=quantity,
         )
-    if rule is None:
-        raise DomainError(_("积分规则不存在"), fields={"rule_code": [_("积分规则不存在")]})
+
+
+def _points_award(
+    *,
+    resident: Resident,
+    rule_code: str,
+    source_type: str,
+    source_id: str,
+    reason: str,
+    actor: Any,
+    quantity: Decimal | int,
+) -> PointsEntry | None:
+    rule = _rule(rule_code)
     if not rule.active:
         return None
-    source_id = str(source_id)
     if not source_type or not source_id:
         raise DomainError(_("缺少积分来源"), fields={"source_id": [_("必填")]})
     _lock_balance(resident)  # one award at a time per resident: the cap below is exact
-    existing = _existing_award(resident, source_type, source_id)
-    if existing is not None:
-        return existing
     points = int((Decimal(rule.points) * Decimal(str(quantity))).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if rule.daily_cap is not None and points > 0:
         start, end = _day_bounds(timezone.now())
         used = (
             PointsEntry.objects.filter(
                 resident=resident, rule=rule, reversal_of__isnull=True, created_at__gte=start, created_at__lt=end
-            ).aggregate(s=Sum("points"))["s"]
+            )
+            .order_by()
+            .aggregate(s=Sum("points"))["s"]
             or 0
         )
         points = min(points, rule.daily_cap - used)
     if points <= 0:
-        return None
+        # Nothing to award now; a source awarded earlier still returns its entry.
+        return _existing_award(resident, source_type, source_id)
     user = actor if getattr(actor, "is_authenticated", False) else None
-    try:
-        with transaction.atomic():
-            entry = PointsEntry.objects.create(
-                resident=resident,
-                points=points,
-                rule=rule,
-                source_type=source_type,
-                source_id=source_id,
-                reason=(reason or rule.name)[:300],
-                created_by=user,
-            )
-    except IntegrityError:
-        found = _existing_award(resident, source_type, source_id)
-        if found is None:  # pragma: no cover
-            raise
-        return found
+    entry = PointsEntry(
+        resident=resident,
+        points=points,
+        rule=rule,
+        source_type=source_type,
+        source_id=source_id,
+        reason=(reason or rule.name)[:300],
+        created_by=user,
+    )
+    # No check before the insert: the constraint points_once_per_source decides (a repeated award, a concurrent one).
+    if not insert_new_row(entry):
+        return _award_at_constraint(resident, source_type, source_id)
     PointsBalance.objects.filter(resident=resident).update(balance=F("balance") + points, updated_at=timezone.now())
     return entry
 

@@ -66,6 +66,14 @@ def resident_of_user(*, user: Any) -> Resident | None:
     return Resident.objects.select_related("community", "community__parent").filter(user=user).first()
 
 
+def resident_of_user_for_write(*, user: Any) -> Resident | None:
+    """The user's own resident record, lean: for writes that only need its key (a QR check-in). One query, no joins,
+    no ORDER BY (``Resident.user`` is one-to-one), only the key, the account and the community loaded."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return next(iter(Resident.objects.filter(user=user).order_by().only("id", "user_id", "community_id")[:1]), None)
+
+
 def places_switchable(*, user: Any) -> list[Place]:
     """The places a user may switch to: the places of their grants (their subtrees are reached from there)."""
     if getattr(user, "is_superuser", False):

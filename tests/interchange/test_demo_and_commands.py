@@ -35,7 +35,9 @@ def test_demo_files_are_deterministic(tmp_path: Path) -> None:
     assert {k: first[k] for k in ("places.csv", "residents.csv", "population.csv")} == {
         "places.csv": 13, "residents.csv": SIZE, "population.csv": 16,
     }  # fmt: skip
-    assert list(first)[3:] == ["organizations.csv", "memberships.csv", "activities.csv", "attendance.csv"]
+    assert list(first)[3:] == [
+        "organizations.csv", "memberships.csv", "activities.csv", "attendance.csv", "issues.csv", "issue_actions.csv",
+    ]  # fmt: skip
     for name in first:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     assert (tmp_path / "a" / "residents.csv").read_bytes() != (tmp_path / "c" / "residents.csv").read_bytes()

@@ -70,7 +70,14 @@ def test_export_then_import_round_trip(tmp_path: Path, small: Path) -> None:
 
     counts = export_data(out)
 
-    learn_files = ("organizations.csv", "memberships.csv", "activities.csv", "attendance.csv")  # empty here
+    learn_files = (
+        "organizations.csv",
+        "memberships.csv",
+        "activities.csv",
+        "attendance.csv",
+        "issues.csv",
+        "issue_actions.csv",
+    )  # empty here
     assert counts == {"places.csv": 6, "population.csv": 2, "residents.csv": 3, **dict.fromkeys(learn_files, 0)}
     lines = (out / "residents.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == ",".join(METHOD_RESIDENT_COLUMNS)

@@ -171,19 +171,10 @@ def test_the_database_refuses_a_second_award_for_a_source(tree):
 
 
 def test_award_race_lost_at_the_constraint_returns_the_existing_entry(tree):
-    """The check before the insert misses (a concurrent award); the constraint decides and the winner is returned."""
+    """No look-up before the insert: the unique constraint refuses the second award and the winner is returned."""
     r = factories.resident(tree.comm_a1)
     first = services.points_award(resident=r, rule_code="pass_test", source_type="test", source_id="T9")
-    real = services._existing_award
-    missed = []
-
-    def racing(*args, **kwargs):
-        if not missed:  # the first look misses, as if the other award had not committed yet
-            missed.append(True)
-            return None
-        return real(*args, **kwargs)
-
-    with mock.patch.object(services, "_existing_award", side_effect=racing):
+    with mock.patch.object(services, "_existing_award", side_effect=AssertionError("no pre-check expected")):
         got = services.points_award(resident=r, rule_code="pass_test", source_type="test", source_id="T9")
     assert got is not None and first is not None and got.pk == first.pk
     assert PointsEntry.objects.count() == 1 and balance(r) == 20

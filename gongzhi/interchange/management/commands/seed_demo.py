@@ -14,6 +14,7 @@ from django.utils import timezone
 from config import env
 from gongzhi.interchange.demo import DEFAULT_RESIDENTS, DEFAULT_SEED, generate_demo
 from gongzhi.interchange.demo_accounts import demo_accounts_ensure
+from gongzhi.interchange.demo_deliberation import demo_deliberation_ensure
 from gongzhi.interchange.demo_learning import demo_learning_ensure
 from gongzhi.interchange.importer import ImportFailed, import_data
 from gongzhi.interchange.progress import tqdm_bars
@@ -55,6 +56,14 @@ class Command(BaseCommand):
             f"新增积分记录 {learning.points_entries} 条  (courses created {learning.courses}, sessions linked "
             f"{learning.sessions_linked}, enrolments {learning.enrolments}, points entries {learning.points_entries})"
         )
+        deliberation = demo_deliberation_ensure()
+        self.stdout.write(
+            f"议事：新增议题 {deliberation.issues} 个，新增表决 {deliberation.ballots} 次，新增专家 {deliberation.teachers} 位，"
+            f"新增专家课程 {deliberation.courses} 门  (issues {deliberation.issues}, ballots {deliberation.ballots}, "
+            f"experts {deliberation.teachers}, expert courses {deliberation.courses})"
+        )
+        for note in deliberation.notes:
+            self.stdout.write(note)
         for activity in learning.upcoming:
             start = timezone.localtime(activity.starts_at)
             self.stdout.write(f"即将开课 upcoming: {start:%Y-%m-%d %H:%M} {activity.title}（{activity.ref}）")
