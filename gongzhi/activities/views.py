@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.pages import apply_errors as _apply_errors
 from gongzhi.people import selectors as people_selectors
 from gongzhi.places import selectors as place_selectors
 
@@ -39,14 +40,6 @@ def _activity(request: HttpRequest, activity_id: Any, perm: str = "activities.vi
     if perm != "activities.view_activity" and not request.user.has_perm(perm, activity):
         raise PermissionDenied
     return activity
-
-
-def _apply_errors(form: Any, exc: DomainError) -> None:
-    for name, msgs in exc.fields.items():
-        for msg in msgs:
-            form.add_error(name if name in form.fields else None, msg)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 # --- staff: activities ------------------------------------------------------------------------------------------

@@ -13,20 +13,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.pages import apply_errors as _apply_errors
 from gongzhi.people import access
 from gongzhi.people.selectors import resident_of_user
 from gongzhi.places.models import Place
 
 from . import forms, selectors, services
 from .models import Course, Teacher
-
-
-def _apply_errors(form: Any, exc: DomainError) -> None:
-    for field, msgs in exc.fields.items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, msg)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 def _staff_place(request: HttpRequest) -> Place:

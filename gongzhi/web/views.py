@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import DomainError, NotFound
 from gongzhi.core.models import AuditEvent
+from gongzhi.core.pages import apply_errors as _apply_errors
 from gongzhi.people import selectors, services
 from gongzhi.people.models import Consent, Household, RoleGrant, User
 from gongzhi.places import codes
@@ -39,14 +40,6 @@ def _staff_place(request) -> Place:
     if not place:
         raise PermissionDenied(_("您没有可以工作的区划"))
     return place
-
-
-def _apply_errors(form, exc: DomainError) -> None:
-    for field, msgs in exc.fields.items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, msg)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 # --- accounts ---------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.pages import apply_errors as _apply_errors
 from gongzhi.organizations.models import Organization, OrganizationStatus
 from gongzhi.people.models import Resident
 
@@ -28,14 +29,6 @@ from ..selectors import decisions as selectors
 from ..selectors import issues as issue_selectors
 from ..services import decisions as services
 from . import decision_forms as forms
-
-
-def _apply_errors(form: Any, exc: DomainError) -> None:
-    for name, msgs in exc.fields.items():
-        for msg in msgs:
-            form.add_error(name if name in form.fields else None, msg)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 def _issue(request: HttpRequest, issue_id: Any, perm: str) -> Issue:

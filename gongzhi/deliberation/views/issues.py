@@ -24,6 +24,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import DomainError, NotFound
+from gongzhi.core.pages import apply_errors as _apply_errors
+from gongzhi.core.pages import staff_place as _staff_place
 from gongzhi.people import selectors as people_selectors
 from gongzhi.places import selectors as place_selectors
 from gongzhi.places.models import Place
@@ -41,21 +43,6 @@ BOARD = [
     IssueStatus.CLOSED,
     IssueStatus.REJECTED,
 ]
-
-
-def _staff_place(request: HttpRequest) -> Place:
-    place = getattr(request, "place", None)
-    if not place:
-        raise PermissionDenied(_("您没有可以工作的区划"))
-    return place
-
-
-def _apply_errors(form: Any, exc: DomainError) -> None:
-    for field, msgs in exc.fields.items():
-        for msg in msgs:
-            form.add_error(field if field in form.fields else None, msg)
-    if not exc.fields:
-        form.add_error(None, exc.message)
 
 
 def _issue_or_404(request: HttpRequest, issue_id: Any) -> Issue:
