@@ -28,15 +28,11 @@ from gongzhi.core.interchange import (
     WriteCounts,
     cell,
     chunks,
-    register,
-)
-from gongzhi.organizations.interchange import (
-    ORGANIZATIONS_FILE,
-    place_filter,
-    read_hosting_place_code,
     ref_ids,
+    register,
     report_unknown_refs,
 )
+from gongzhi.organizations.interchange import ORGANIZATIONS_FILE, place_filter, read_hosting_place_code
 from gongzhi.organizations.models import Organization
 from gongzhi.people.interchange import RESIDENTS_FILE
 from gongzhi.people.models import Resident

@@ -27,6 +27,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -392,3 +393,58 @@ def spec_for(name: str) -> FileSpec[Any] | None:
         if wanted in (spec.name, spec.stem):
             return spec
     return None
+
+
+# --- references between files ----------------------------------------------------------------------------------
+
+REF_BATCH = 2000
+
+
+def ref_ids(model: type[models.Model], refs: Iterable[str]) -> dict[str, Any]:
+    """ref → primary key of the stored rows with these refs (one query per 2,000 refs)."""
+    found: dict[str, Any] = {}
+    for batch in chunks(sorted(set(refs)), REF_BATCH):
+        found.update(model._default_manager.filter(ref__in=batch).values_list("ref", "pk"))  # type: ignore[misc]
+    return found
+
+
+def known_refs(
+    context: ImportContext, source_file: str, model: type[models.Model], wanted: Iterable[str]
+) -> set[str] | None:
+    """Which of these refs exist, in this import's ``source_file`` or in the database.
+
+    None when ``source_file`` is present but unreadable: then nothing can be said, and callers stay silent.
+    """
+    if not context.trusts(source_file):
+        return None
+    cache_key = f"refs:{source_file}"
+    in_file: set[str] = context.shared.get(cache_key) or {r.ref for r in context.values(source_file)}
+    context.shared[cache_key] = in_file
+    wanted_set = set(wanted)
+    known = wanted_set & in_file
+    known.update(ref_ids(model, wanted_set - known))
+    return known
+
+
+def report_unknown_refs(
+    context: ImportContext,
+    file: str,
+    uses: Sequence[tuple[int, str, str]],
+    *,
+    source_file: str,
+    model: type[models.Model],
+    what: str,
+) -> None:
+    """Report every (row, column, ref) that exists neither in the database nor in this import's ``source_file``."""
+    known = known_refs(context, source_file, model, (ref for _row, _column, ref in uses if ref))
+    if known is None:
+        return
+    for row, column, ref in uses:
+        if ref and ref not in known:
+            context.error(
+                file,
+                row,
+                column,
+                _("%(what)s %(ref)s 不存在（系统中没有，本次导入的 %(source)s 中也没有）")
+                % {"what": what, "ref": ref, "source": source_file},
+            )

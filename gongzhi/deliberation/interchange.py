@@ -38,9 +38,11 @@ from gongzhi.core.interchange import (
     WriteCounts,
     cell,
     chunks,
+    ref_ids,
     register,
+    report_unknown_refs,
 )
-from gongzhi.organizations.interchange import place_filter, ref_ids, report_unknown_refs
+from gongzhi.organizations.interchange import place_filter
 from gongzhi.people.interchange import RESIDENTS_FILE
 from gongzhi.people.models import Resident
 from gongzhi.places import codes

@@ -12,9 +12,9 @@ import day keeps the history.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.db.models import Q
@@ -32,7 +32,9 @@ from gongzhi.core.interchange import (
     WriteCounts,
     cell,
     chunks,
+    ref_ids,
     register,
+    report_unknown_refs,
 )
 from gongzhi.people.interchange import RESIDENTS_FILE
 from gongzhi.people.models import Resident
@@ -72,56 +74,6 @@ def read_hosting_place_code(cells: Cells, column: str) -> str:
         )
         return ""
     return code
-
-
-def ref_ids(model: type[models.Model], refs: Iterable[str]) -> dict[str, Any]:
-    """ref → primary key of the stored rows with these refs (one query per 2,000 refs)."""
-    found: dict[str, Any] = {}
-    for batch in chunks(sorted(set(refs)), BATCH):
-        found.update(model._default_manager.filter(ref__in=batch).values_list("ref", "pk"))  # type: ignore[misc]
-    return found
-
-
-def known_refs(
-    context: ImportContext, source_file: str, model: type[models.Model], wanted: Iterable[str]
-) -> set[str] | None:
-    """Which of these refs exist, in this import's ``source_file`` or in the database.
-
-    None when ``source_file`` is present but unreadable: then nothing can be said, and callers stay silent.
-    """
-    if not context.trusts(source_file):
-        return None
-    cache_key = f"refs:{source_file}"
-    in_file: set[str] = context.shared.get(cache_key) or {r.ref for r in context.values(source_file)}
-    context.shared[cache_key] = in_file
-    wanted_set = set(wanted)
-    known = wanted_set & in_file
-    known.update(ref_ids(model, wanted_set - known))
-    return known
-
-
-def report_unknown_refs(
-    context: ImportContext,
-    file: str,
-    uses: Sequence[tuple[int, str, str]],
-    *,
-    source_file: str,
-    model: type[models.Model],
-    what: str,
-) -> None:
-    """Report every (row, column, ref) that exists neither in the database nor in this import's ``source_file``."""
-    known = known_refs(context, source_file, model, (ref for _row, _column, ref in uses if ref))
-    if known is None:
-        return
-    for row, column, ref in uses:
-        if ref and ref not in known:
-            context.error(
-                file,
-                row,
-                column,
-                _("%(what)s %(ref)s 不存在（系统中没有，本次导入的 %(source)s 中也没有）")
-                % {"what": what, "ref": ref, "source": source_file},
-            )
 
 
 def place_filter(place_code: str | None, field: str) -> Q:
