@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from django.db import connection
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -115,6 +116,11 @@ def test_resident_scans_the_qr_code_and_the_roster_shows_them_present(live_serve
         shot(phone, "checkin-my-points-phone")
 
 
+@pytest.mark.skipif(
+    connection.vendor == "sqlite",
+    reason="SQLite's shared-cache test database raises 'table is locked' when the live server and the test write at "
+    "once; this journey runs on PostgreSQL in CI (.ci/run), and the roster is covered on SQLite by tests/activities",
+)
 def test_roster_on_a_phone(live_server, phone, tree):
     staff = factories.staff("community_worker", tree.comm_a1, phone="13900000403")
     teacher = learning.teacher_create(actor=None, place=tree.street_a, name="王老师")
