@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "gongzhi.places",
     "gongzhi.people",
     "gongzhi.organizations",
+    "gongzhi.resources",
     "gongzhi.activities",
     "gongzhi.learning",
     "gongzhi.deliberation",

@@ -11,6 +11,7 @@ from gongzhi.core.models import BaseModel
 from gongzhi.organizations.models import Organization
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
+from gongzhi.resources.models import Booking, LearningSpace, Need, Resource
 
 
 class ActivityKind(models.TextChoices):
@@ -47,6 +48,22 @@ class Activity(BaseModel):
         help_text=_("留空表示由工作人员组织"),
     )
     capacity = models.PositiveIntegerField(_("容量"), null=True, blank=True)
+    # 联: the learning space it was held in (and the booking that holds the space), the providers' resources it used
+    # (METHOD.md resource_refs) and the needs it fulfilled.
+    space = models.ForeignKey(
+        LearningSpace,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
+        verbose_name=_("学习空间"),
+    )
+    booking = models.OneToOneField(
+        Booking, null=True, blank=True, on_delete=models.SET_NULL, related_name="activity", verbose_name=_("场地预约")
+    )
+    resources = models.ManyToManyField(Resource, blank=True, related_name="activities", verbose_name=_("使用资源"))
+    needs = models.ManyToManyField(Need, blank=True, related_name="activities", verbose_name=_("满足的需求"))
+    signup_open = models.BooleanField(_("开放报名"), default=False)
     mode = models.CharField(_("形式"), max_length=12, choices=ActivityMode.choices, default=ActivityMode.LOCAL)
     description = models.TextField(_("说明"), blank=True)
     created_by = models.ForeignKey(
@@ -123,3 +140,79 @@ class Attendance(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.resident_id} {self.status} @ {self.activity_id}"
+
+
+class SignupStatus(models.TextChoices):
+    SIGNED_UP = "signed_up", _("已报名")
+    CANCELLED = "cancelled", _("已取消")
+
+
+class ActivitySignup(BaseModel):
+    """Sign-up for an activity that takes them (volunteer events, organisation events). One live sign-up per person."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="signups")
+    resident = models.ForeignKey(Resident, on_delete=models.CASCADE, related_name="activity_signups")
+    status = models.CharField(_("状态"), max_length=10, choices=SignupStatus.choices, default=SignupStatus.SIGNED_UP)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["activity", "created_at"]
+        verbose_name = _("活动报名")
+        verbose_name_plural = _("活动报名")
+        indexes = [models.Index(fields=["resident", "status"], name="signup_resident_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["activity", "resident"], condition=models.Q(status="signed_up"), name="signup_one_live"
+            ),
+        ]
+
+
+class VolunteerHours(BaseModel):
+    """育: the volunteer-hours ledger. Append-only: recorded by the team leader or staff, confirmed by someone who is
+    not the volunteer; a correction is a reversing entry (``reversal_of``, negative hours) with a reason. Only
+    confirmed entries count; confirmed hours feed the points ledger (``volunteer_hour`` rule) through a hook."""
+
+    resident = models.ForeignKey(Resident, on_delete=models.PROTECT, related_name="volunteer_hours")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="volunteer_hours", verbose_name=_("志愿服务队")
+    )
+    activity = models.ForeignKey(
+        Activity, null=True, blank=True, on_delete=models.PROTECT, related_name="volunteer_hours"
+    )
+    served_on = models.DateField(_("服务日期"))
+    hours = models.DecimalField(_("时长（小时）"), max_digits=6, decimal_places=2)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    reversal_of = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by"
+    )
+
+    class Meta:
+        ordering = ["resident", "-served_on"]
+        verbose_name = _("志愿服务时长")
+        verbose_name_plural = _("志愿服务时长")
+        indexes = [
+            models.Index(fields=["resident", "served_on"], name="vhours_resident_date"),
+            models.Index(fields=["organization", "confirmed_at"], name="vhours_org_confirmed"),
+        ]
+        constraints = [
+            # One original entry per volunteer and event: a double submit records once.
+            models.UniqueConstraint(
+                fields=["resident", "activity"],
+                condition=models.Q(reversal_of__isnull=True, activity__isnull=False),
+                name="vhours_once_per_event",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reversal_of__isnull=False) | models.Q(hours__gt=0, hours__lte=24),
+                name="vhours_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resident_id} {self.hours}h @ {self.organization_id}"
