@@ -28,13 +28,17 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.openapi.docs import DocsBase
 
 from gongzhi.activities.api import router as activities_router
+from gongzhi.activities.fulfilment.api import router as fulfilment_router
+from gongzhi.activities.volunteering.api import router as volunteering_router
 from gongzhi.core.errors import DomainError
 from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
 from gongzhi.organizations.api import router as organizations_router
+from gongzhi.organizations.cultivation.api import router as cultivation_router
 from gongzhi.people.api import AUTH
 from gongzhi.people.api import router as people_router
 from gongzhi.places.api import router as places_router
+from gongzhi.resources.api import router as resources_router
 
 logger = logging.getLogger("gongzhi.api")
 
@@ -218,6 +222,10 @@ api.add_router("", organizations_router)
 api.add_router("", activities_router)
 api.add_router("", learning_router)
 api.add_router("", deliberation_router)
+api.add_router("", cultivation_router)
+api.add_router("", resources_router)
+api.add_router("", fulfilment_router)
+api.add_router("", volunteering_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.
 tail = Router(auth=None)

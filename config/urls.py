@@ -7,6 +7,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("gongzhi.web.urls")),
     path("", include("gongzhi.organizations.urls")),
+    path("", include("gongzhi.resources.urls")),
     path("", include("gongzhi.activities.urls")),
     path("", include("gongzhi.learning.urls")),
     path("", include("gongzhi.deliberation.urls")),

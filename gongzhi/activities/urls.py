@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import views
+from .fulfilment import views as fulfilment_views
+from .volunteering import views as volunteering_views
 
 urlpatterns = [
     path("staff/activities/", views.activity_list, name="activity_list"),
@@ -20,4 +22,6 @@ urlpatterns = [
     ),
     path("checkin/<str:token>/", views.checkin, name="checkin"),
     path("me/activities/", views.my_activities, name="my_activities"),
+    *fulfilment_views.urlpatterns,
+    *volunteering_views.urlpatterns,
 ]

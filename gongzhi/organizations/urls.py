@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .cultivation import views as cultivation_views
 
 urlpatterns = [
     path("staff/organizations/", views.organization_list, name="organization_list"),
@@ -37,4 +38,5 @@ urlpatterns = [
     path("me/communities/propose/", views.community_propose, name="community_propose"),
     path("me/communities/<uuid:organization_id>/join/", views.community_join, name="community_join"),
     path("me/communities/<uuid:organization_id>/leave/", views.community_leave, name="community_leave"),
+    *cultivation_views.urlpatterns,
 ]

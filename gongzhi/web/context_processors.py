@@ -12,6 +12,7 @@ from gongzhi.learning import nav as learning_nav
 from gongzhi.organizations import nav as organizations_nav
 from gongzhi.people import access
 from gongzhi.places.models import Place
+from gongzhi.resources import nav as resources_nav
 
 SWITCHER_LIMIT = 400
 
@@ -38,7 +39,7 @@ def navigation(request):
         place = getattr(request, "place", None)
         if place and user.has_perm("core.view_auditevent", place):
             items.append({"url": reverse("audit_list"), "label": _("审计日志"), "key": "audit_list"})
-    for app_nav in (organizations_nav, activities_nav, learning_nav, deliberation_nav):
+    for app_nav in (organizations_nav, resources_nav, activities_nav, learning_nav, deliberation_nav):
         items.extend(app_nav.nav_items(request, user))
     if access.has_resident_profile(user):
         items.append({"url": reverse("resident_home"), "label": _("我的"), "key": "resident_home"})

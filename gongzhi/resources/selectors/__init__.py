@@ -1,0 +1,1 @@
+"""Split by subject: one module per part of 联 link."""

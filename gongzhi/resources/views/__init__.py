@@ -1,0 +1,1 @@
+"""Pages of 联 link, one module per subject; each module exports ``urlpatterns``."""
