@@ -41,7 +41,7 @@ def _provider_of(obj: Any) -> Any:
         return obj
     if isinstance(obj, Resource | Pairing):
         return obj.provider
-    if isinstance(obj, LearningSpace) and obj.resource_id:
+    if isinstance(obj, LearningSpace) and obj.resource is not None:
         return obj.resource.provider
     return None
 
@@ -62,9 +62,8 @@ def manages_unplaced_provider(user: Any, obj: Any) -> bool:
     if provider is None:
         return False
     if provider.place_id is None:
-        return bool(
-            access.prefixes(user, frozenset({Role.ADMIN})) is None or access.prefixes(user, frozenset({Role.ADMIN}))
-        )
+        admin_prefixes = access.prefixes(user, frozenset({Role.ADMIN}))
+        return admin_prefixes is None or bool(admin_prefixes)
     return access.has_role_covering(user, provider.place_id, access.STAFF_ROLES)
 
 
@@ -86,14 +85,14 @@ def staff_covers_need(user: Any, need: Any) -> bool:
 
 @rules.predicate
 def raised_need(user: Any, need: Any) -> bool:
-    if not isinstance(need, Need) or need.raised_by_id is None:
+    if not isinstance(need, Need) or need.raised_by is None or not getattr(user, "is_authenticated", False):
         return False
-    return need.raised_by.user_id == user.pk if getattr(user, "is_authenticated", False) else False
+    return bool(need.raised_by.user_id == user.pk)
 
 
 @rules.predicate
 def matched_to_my_resource(user: Any, need: Any) -> bool:
-    return isinstance(need, Need) and need.resource_id is not None and need.resource.provider_id in provider_ids(user)
+    return isinstance(need, Need) and need.resource is not None and need.resource.provider_id in provider_ids(user)
 
 
 @rules.predicate
