@@ -22,6 +22,7 @@ urlpatterns = [
     ),
     path("checkin/<str:token>/", views.checkin, name="checkin"),
     path("me/activities/", views.my_activities, name="my_activities"),
+    path("staff/network/resources/", views.resource_network, name="resource_network"),
     *fulfilment_views.urlpatterns,
     *volunteering_views.urlpatterns,
 ]

@@ -26,6 +26,7 @@ ROLE_ENGLISH = {
     Role.STREET_STAFF: "street education-centre staff",
     Role.COMMUNITY_WORKER: "community worker",
     Role.TEACHER: "teacher",
+    Role.RESOURCE_PARTNER: "resource partner",
     "resident": "resident",
 }
 

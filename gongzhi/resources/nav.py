@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from gongzhi.people import access
+
+from .rules import provider_ids
+
 
 def nav_items(request: Any, user: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
+    if access.is_staff(user) and getattr(request, "place", None) is not None:
+        items.append({"url": reverse("need_list"), "label": _("需求对接"), "key": "need_list"})
+    if provider_ids(user):
+        items.append({"url": reverse("need_partner_list"), "label": _("对接需求"), "key": "need_partner_list"})
+    if access.has_resident_profile(user):
+        items.append({"url": reverse("need_mine"), "label": _("我的需求"), "key": "need_mine"})
     return items

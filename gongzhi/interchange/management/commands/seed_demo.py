@@ -1,5 +1,6 @@
 """``manage.py seed_demo [--seed N]``: write the demo interchange files into var/demo/, import them, create the demo
-logins, then the courses of the imported sessions and a few upcoming sessions (``demo_learning``). Running it again
+logins, then the courses of the imported sessions and a few upcoming sessions (``demo_learning``), the deliberation
+cases (``demo_deliberation``) and the link records the files do not carry (``demo_link``). Running it again
 changes nothing (on another day it adds that day's upcoming sessions)."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from gongzhi.interchange.demo import DEFAULT_RESIDENTS, DEFAULT_SEED, generate_d
 from gongzhi.interchange.demo_accounts import demo_accounts_ensure
 from gongzhi.interchange.demo_deliberation import demo_deliberation_ensure
 from gongzhi.interchange.demo_learning import demo_learning_ensure
+from gongzhi.interchange.demo_link import demo_link_ensure
 from gongzhi.interchange.importer import ImportFailed, import_data
 from gongzhi.interchange.progress import tqdm_bars
 
@@ -64,6 +66,17 @@ class Command(BaseCommand):
         )
         for note in deliberation.notes:
             self.stdout.write(note)
+        link = demo_link_ensure()
+        self.stdout.write(
+            f"联：新增结对 {link.pairings} 个、履约记录 {link.deliveries} 条，学习空间 {link.spaces} 个，预约 {link.bookings} 次、"
+            f"每周预约 {link.series} 组，需求调查答卷 {link.survey_answers} 份，生成需求 {link.survey_needs} 个，"
+            f"评价 {link.ratings} 条  (pairings {link.pairings}, deliveries {link.deliveries}, spaces {link.spaces}, "
+            f"bookings {link.bookings}, series {link.series}, survey answers {link.survey_answers}, "
+            f"survey needs {link.survey_needs}, ratings {link.ratings})"
+        )
+        for note in link.notes:
+            self.stdout.write(note)
+        logins = [*logins, *link.logins]
         for activity in learning.upcoming:
             start = timezone.localtime(activity.starts_at)
             self.stdout.write(f"即将开课 upcoming: {start:%Y-%m-%d %H:%M} {activity.title}（{activity.ref}）")
