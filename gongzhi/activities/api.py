@@ -9,6 +9,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
@@ -19,14 +20,29 @@ from gongzhi.core.errors import DomainError, NotFound, PermissionDenied
 from gongzhi.people import selectors as people_selectors
 from gongzhi.places import codes
 from gongzhi.places import selectors as place_selectors
+from gongzhi.places.models import Place
+from gongzhi.resources.models import LearningSpace, Resource, ResourceKind
 
-from . import selectors, services
+from . import resource_use, selectors, services
 from .models import Activity, ActivityKind, ActivityMode, Attendance, AttendanceSource, AttendanceStatus
 
 router = Router(tags=["activities"])
 
 
 # --- schemas ----------------------------------------------------------------------------------------------------
+
+
+class ResourceUseOut(Schema):
+    id: uuid.UUID
+    ref: str
+    name: str
+    kind: ResourceKind
+    provider_id: uuid.UUID
+    provider_name: str
+
+    @staticmethod
+    def resolve_provider_name(obj: Resource) -> str:
+        return obj.provider.name
 
 
 class ActivityOut(Schema):
@@ -45,6 +61,18 @@ class ActivityOut(Schema):
     mode: ActivityMode
     description: str
     present_count: int | None = Field(None, description="出席人数（列表中给出）")
+    space_id: uuid.UUID | None = Field(None, description="举办的学习空间")
+    space_name: str | None = None
+    booking_id: uuid.UUID | None = Field(None, description="为本活动预约该空间的记录")
+    resources: list[ResourceUseOut] = Field(default_factory=list, description="使用的资源方资源（resource_refs）")
+
+    @staticmethod
+    def resolve_space_name(obj: Activity) -> str | None:
+        return obj.space.name if obj.space_id is not None and obj.space is not None else None
+
+    @staticmethod
+    def resolve_resources(obj: Activity) -> list[Resource]:
+        return list(obj.resources.all())
 
     @staticmethod
     def resolve_kind_label(obj: Activity) -> str:
@@ -81,6 +109,23 @@ class ActivityIn(Schema):
     mode: ActivityMode = ActivityMode.LOCAL
     description: str = Field("", max_length=5000)
     ref: str = Field("", max_length=64, description="编号，默认自动生成")
+    space_id: uuid.UUID | None = Field(
+        None, description="举办的学习空间：按活动时间自动预约（须有结束时间）；时段已被占用时返回 409 booking_overlap"
+    )
+    resource_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50, description="使用的资源方资源")
+
+
+class ActivityPatch(Schema):
+    """Only the fields given change; ``space_id: null`` releases the space (its booking is cancelled)."""
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    starts_at: datetime.datetime | None = None
+    ends_at: datetime.datetime | None = None
+    venue: str | None = Field(None, max_length=200)
+    capacity: int | None = Field(None, ge=1)
+    description: str | None = Field(None, max_length=5000)
+    space_id: uuid.UUID | None = None
+    resource_ids: list[uuid.UUID] | None = Field(None, max_length=50)
 
 
 class AttendanceOut(Schema):
@@ -161,16 +206,53 @@ class MyAttendanceOut(Schema):
 @paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)
 def activity_list(request: ApiRequest, filters: Query[ActivityFilters]) -> Any:
     place = place_selectors.place_for_user(user=request.auth, code=filters.place) if filters.place else None
-    return selectors.activities_visible(
-        user=request.auth,
-        place=place,
-        kind=filters.kind or "",
-        date_from=filters.date_from,
-        date_to=filters.date_to,
+    return _with_use(
+        selectors.activities_visible(
+            user=request.auth,
+            place=place,
+            kind=filters.kind or "",
+            date_from=filters.date_from,
+            date_to=filters.date_to,
+        )
     )
 
 
-@router.post("/activities", response={201: ActivityOut, **errors(400, 401, 403, 422)}, summary="新建活动")
+def _with_use(qs: QuerySet[Activity]) -> QuerySet[Activity]:
+    """The space and the resources of each activity, in one more query for a whole page."""
+    return qs.select_related("space").prefetch_related(
+        Prefetch("resources", queryset=Resource.objects.select_related("provider").order_by("provider__name", "name"))
+    )
+
+
+def _space_for(request: ApiRequest, place: Place, space_id: uuid.UUID | None) -> LearningSpace | None:
+    if space_id is None:
+        return None
+    space = resource_use.spaces_for_activity(user=request.auth, place=place).filter(pk=space_id).first()
+    if space is None or not request.auth.has_perm("resources.book_learningspace", space):
+        raise DomainError(_("提交的数据有误"), fields={"space_id": [_("找不到该学习空间，或您无权预约")]})
+    return space
+
+
+def _resources_for(request: ApiRequest, place: Place, ids: list[uuid.UUID]) -> list[Resource]:
+    if not ids:
+        return []
+    wanted = set(ids)
+    found = list(resource_use.resources_for_activity(user=request.auth, place=place).filter(pk__in=wanted))
+    if len(found) != len(wanted):
+        missing = sorted(str(i) for i in wanted - {r.pk for r in found})
+        raise DomainError(
+            _("提交的数据有误"),
+            fields={"resource_ids": [_("找不到这些资源，或已停用：%(ids)s") % {"ids": "、".join(missing)}]},
+        )
+    return found
+
+
+@router.post(
+    "/activities",
+    response={201: ActivityOut, **errors(400, 401, 403, 409, 422)},
+    summary="新建活动",
+    description="给出 space_id 时同时预约该学习空间（同一事务）；时段冲突返回 409（booking_overlap），活动不会创建。",
+)
 def activity_create(request: ApiRequest, payload: ActivityIn) -> Any:
     place = place_selectors.place_get(code=payload.place_code) if codes.CODE_RE.match(payload.place_code) else None
     if place is None:
@@ -190,13 +272,43 @@ def activity_create(request: ApiRequest, payload: ActivityIn) -> Any:
         mode=payload.mode,
         description=payload.description,
         ref=payload.ref,
+        space=_space_for(request, place, payload.space_id),
+        resources=_resources_for(request, place, payload.resource_ids),
     )
-    return Status(201, activity)
+    return Status(201, _with_use(Activity.objects.all()).select_related("place").get(pk=activity.pk))
 
 
 @router.get("/activities/{activity_id}", response={200: ActivityOut, **errors(401, 404, 422)}, summary="一场活动")
 def activity_detail(request: ApiRequest, activity_id: uuid.UUID) -> Any:
-    return selectors.activity_get(user=request.auth, activity_id=activity_id)
+    activity = selectors.activity_get(user=request.auth, activity_id=activity_id)
+    return _with_use(Activity.objects.all()).select_related("place").get(pk=activity.pk)
+
+
+@router.patch(
+    "/activities/{activity_id}",
+    response={200: ActivityOut, **errors(400, 401, 403, 404, 409, 422)},
+    summary="修改活动（含学习空间与使用资源）",
+    description="只修改给出的字段。更换学习空间或改时间时，原预约取消并按新时间重新预约；冲突返回 409，不做任何修改。"
+    "space_id 为 null 时释放空间；resource_ids 给出时替换全部使用资源。",
+)
+def activity_patch(request: ApiRequest, activity_id: uuid.UUID, payload: ActivityPatch) -> Any:
+    activity = selectors.activity_get(user=request.auth, activity_id=activity_id)
+    if not request.auth.has_perm("activities.change_activity", activity):
+        raise PermissionDenied(_("您无权执行此操作"))
+    given = payload.model_fields_set
+    changes: dict[str, Any] = {}
+    for name in ("title", "starts_at", "ends_at", "venue", "capacity", "description"):
+        if name in given:
+            value = getattr(payload, name)
+            if value is None and name in ("title", "starts_at", "venue", "description"):
+                raise DomainError(_("提交的数据有误"), fields={name: [_("不能为空")]})
+            changes[name] = value
+    if "space_id" in given:
+        changes["space"] = _space_for(request, activity.place, payload.space_id)
+    if "resource_ids" in given and payload.resource_ids is not None:
+        changes["resources"] = _resources_for(request, activity.place, payload.resource_ids)
+    services.activity_update(actor=request.auth, activity=activity, **changes)
+    return _with_use(Activity.objects.all()).select_related("place").get(pk=activity.pk)
 
 
 def _runnable(request: ApiRequest, activity_id: uuid.UUID) -> Activity:

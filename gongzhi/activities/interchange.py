@@ -3,13 +3,16 @@
 Imported attendance is history: it is written set-based with source ``import`` and **does not run the presence
 handlers** (no points are awarded for it), unlike ``attendance_record`` which every live check-in goes through.
 
-``resource_refs`` (the providers' resources an activity used) is accepted and ignored until the resources of the 联
-capability exist: the column may be present with any value, nothing is stored, and export writes it empty.
+``resource_refs`` names the providers' resources an activity used (METHOD.md III1, III2, III4): each ref must exist in
+this import's ``resources.csv`` (order 55, before activities) or in the database. The cell is the activity's whole
+set: a re-import replaces ``Activity.resources`` with it (adding and removing through-table rows in bulk; an empty cell
+empties the set), and an activity whose set is unchanged is left untouched. Export writes the refs sorted, ``;``-joined.
 """
 
 from __future__ import annotations
 
 import datetime
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,6 +41,8 @@ from gongzhi.people.interchange import RESIDENTS_FILE
 from gongzhi.people.models import Resident
 from gongzhi.places import codes
 from gongzhi.places.interchange import report_unknown_places
+from gongzhi.resources.interchange import RESOURCES_FILE
+from gongzhi.resources.models import Resource
 
 from .models import Activity, ActivityKind, ActivityMode, Attendance, AttendanceSource, AttendanceStatus
 
@@ -71,13 +76,13 @@ class ActivityRow:
     title: str
     starts_at: datetime.datetime
     organization_ref: str  # "" = organised by staff
-    resource_refs: tuple[str, ...]  # accepted, not stored yet (see the module's docstring)
+    resource_refs: tuple[str, ...]  # the whole set of resources used (order kept, duplicates dropped)
 
 
 class ActivitiesFile(FileSpec[ActivityRow]):
     name = ACTIVITIES_FILE
     title = gettext_lazy("活动")
-    order = 60  # after organisations (40, 45); 50–55 are kept for providers and resources
+    order = 60  # after organisations (40, 45), providers (50) and resources (55)
     columns = (
         Column("ref"),
         Column("place_code"),
@@ -96,7 +101,13 @@ class ActivitiesFile(FileSpec[ActivityRow]):
         title = cells.text("title", required=True, max_length=200)
         starts_at = cells.datetime("starts_at", required=True)
         organization_ref = cells.text("organization_ref", max_length=64)
-        resource_refs = tuple(cells.items("resource_refs"))
+        resource_refs = tuple(dict.fromkeys(cells.items("resource_refs")))
+        too_long = [ref for ref in resource_refs if len(ref) > 64]
+        if too_long:
+            cells.error(
+                "resource_refs",
+                _("资源编号不能超过 %(max)s 个字符：“%(ref)s”") % {"max": 64, "ref": too_long[0]},
+            )
         if not cells.ok or starts_at is None:
             return None
         return ActivityRow(ref, place_code, kind, title, starts_at, organization_ref, resource_refs)
@@ -111,29 +122,48 @@ class ActivitiesFile(FileSpec[ActivityRow]):
             model=Organization,
             what=_("组织"),
         )
+        report_unknown_refs(
+            context,
+            self.name,
+            [(r.number, "resource_refs", ref) for r in rows for ref in r.value.resource_refs],
+            source_file=RESOURCES_FILE,
+            model=Resource,
+            what=_("资源"),
+        )
 
     def write(self, rows: list[ActivityRow], context: WriteContext) -> WriteCounts:
         counts = WriteCounts()
+        through = Activity.resources.through
         for batch in chunks(sorted(rows, key=lambda r: r.ref), self.batch_size):
             orgs = ref_ids(Organization, (r.organization_ref for r in batch if r.organization_ref))
+            resources = ref_ids(Resource, (ref for r in batch for ref in r.resource_refs))
             existing = {a.ref: a for a in Activity.objects.filter(ref__in=[r.ref for r in batch])}
+            # The stored resource sets of the existing activities: activity id → {resource id: through row id}.
+            stored: dict[uuid.UUID, dict[uuid.UUID, int]] = {}
+            for link_id, activity_id, resource_id in through.objects.filter(
+                activity_id__in=[a.pk for a in existing.values()]
+            ).values_list("id", "activity_id", "resource_id"):
+                stored.setdefault(activity_id, {})[resource_id] = link_id
             new: list[Activity] = []
             changed: list[Activity] = []
+            unlink: list[int] = []  # through-table row ids
+            link: list[tuple[uuid.UUID, uuid.UUID]] = []  # (activity id, resource id)
             for row in batch:
                 organization_id = orgs[row.organization_ref] if row.organization_ref else None
+                wanted: set[uuid.UUID] = {resources[ref] for ref in row.resource_refs}
                 activity = existing.get(row.ref)
                 if activity is None:
-                    new.append(
-                        Activity(
-                            ref=row.ref,
-                            place_id=row.place_code,
-                            kind=row.kind,
-                            title=row.title,
-                            starts_at=row.starts_at,
-                            organization_id=organization_id,
-                            mode=self._mode(row.place_code),
-                        )
-                    )
+                    activity = Activity(
+                        ref=row.ref,
+                        place_id=row.place_code,
+                        kind=row.kind,
+                        title=row.title,
+                        starts_at=row.starts_at,
+                        organization_id=organization_id,
+                        mode=self._mode(row.place_code),
+                    )  # its UUID key is set here, before the insert
+                    new.append(activity)
+                    link.extend((activity.pk, resource_id) for resource_id in sorted(wanted))
                     continue
                 values = {
                     "place_id": row.place_code,
@@ -145,17 +175,24 @@ class ActivitiesFile(FileSpec[ActivityRow]):
                 if activity.place_id != row.place_code:
                     values["mode"] = self._mode(row.place_code)
                 diff = {k: v for k, v in values.items() if getattr(activity, k) != v}
-                if not diff:
+                have = stored.get(activity.pk, {})
+                gone = [link_id for resource_id, link_id in have.items() if resource_id not in wanted]
+                added = sorted(wanted - have.keys())
+                if not diff and not gone and not added:
                     counts.unchanged += 1
                     continue
                 for attr, value in diff.items():
                     setattr(activity, attr, value)
                 activity.updated_at = context.now
                 changed.append(activity)
+                unlink.extend(gone)
+                link.extend((activity.pk, resource_id) for resource_id in added)
             Activity.objects.bulk_create(new)
             Activity.objects.bulk_update(
                 changed, ["place", "kind", "title", "starts_at", "organization", "mode", "updated_at"]
             )
+            through.objects.filter(id__in=unlink).delete()
+            through.objects.bulk_create([through(activity_id=a, resource_id=r) for a, r in link])
             counts.created += len(new)
             counts.updated += len(changed)
             context.advance(len(batch))
@@ -167,10 +204,26 @@ class ActivitiesFile(FileSpec[ActivityRow]):
         return ActivityMode.CENTRALISED if codes.level_of(place_code) == "street" else ActivityMode.LOCAL
 
     def export(self, *, place_code: str | None = None) -> Iterator[list[str]]:
+        """The activities in ref order, each with its resources' refs (sorted), one query per batch for those."""
         qs = Activity.objects.filter(place_filter(place_code, "place__code")).order_by("ref")
-        fields = ("ref", "place_id", "kind", "title", "starts_at", "organization__ref")
+        fields = ("pk", "ref", "place_id", "kind", "title", "starts_at", "organization__ref")
+        batch: list[tuple[object, ...]] = []
         for values in qs.values_list(*fields).iterator(chunk_size=BATCH):
-            yield [*(cell(v) for v in values), ""]
+            batch.append(values)
+            if len(batch) >= BATCH:
+                yield from self._with_resources(batch)
+                batch = []
+        yield from self._with_resources(batch)
+
+    @staticmethod
+    def _with_resources(batch: list[tuple[object, ...]]) -> Iterator[list[str]]:
+        used: dict[object, list[str]] = {}
+        if batch:
+            links = Activity.resources.through.objects.filter(activity_id__in=[values[0] for values in batch])
+            for activity_id, ref in links.order_by("resource__ref").values_list("activity_id", "resource__ref"):
+                used.setdefault(activity_id, []).append(ref)
+        for pk, *values in batch:
+            yield [*(cell(v) for v in values), cell(used.get(pk, []))]
 
 
 # --- attendance.csv ------------------------------------------------------------------------------------------------

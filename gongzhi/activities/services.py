@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -12,16 +13,45 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import DomainError, invalid
+from gongzhi.core.errors import Conflict, DomainError, invalid
 from gongzhi.organizations.models import Organization
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
+from gongzhi.resources.models import Booking, LearningSpace, Resource
 
 from .hooks import presence_handlers
 from .models import Activity, Attendance, AttendanceSource, AttendanceStatus
+
+
+def _resource_list(resources: Iterable[Resource] | None) -> list[Resource]:
+    return list({r.pk: r for r in resources or ()}.values())
+
+
+def _book_space(
+    *,
+    actor: Any,
+    space: LearningSpace | None,
+    title: str,
+    starts_at: datetime.datetime,
+    ends_at: datetime.datetime | None,
+) -> Booking | None:
+    """Book the space an activity is held in, in the caller's transaction (the activity and its booking are made
+    together or not at all). An activity that starts before today is a record of the past: it names its space without
+    booking it. A clash is refused by the booking service (Conflict ``booking_overlap``, its message on ``starts_at``)."""
+    from gongzhi.resources.services.spaces import booking_create
+
+    if space is None:
+        return None
+    if ends_at is None:
+        message = _("使用学习空间时请填写结束时间")
+        raise DomainError(message, fields={"ends_at": [message]})
+    if timezone.localtime(starts_at).date() < timezone.localdate():
+        return None
+    return booking_create(actor=actor, space=space, title=title, starts_at=starts_at, ends_at=ends_at)
 
 
 @transaction.atomic
@@ -39,7 +69,13 @@ def activity_create(
     mode: str = "local",
     description: str = "",
     ref: str = "",
+    space: LearningSpace | None = None,
+    resources: Iterable[Resource] | None = None,
 ) -> Activity:
+    """Create an activity. ``space``: the learning space it is held in — booked for its time in this same transaction
+    (if the space is taken, nothing is created and the clash is reported on ``starts_at``); ``resources``: the
+    providers' resources it uses (METHOD.md resource_refs). Submitting the same activity with a space twice (a double
+    click) returns the activity made the first time: its booking is already there."""
     activity = Activity(
         ref=ref or f"A{secrets.token_hex(6).upper()}",
         place=place,
@@ -47,22 +83,35 @@ def activity_create(
         title=title.strip(),
         starts_at=starts_at,
         ends_at=ends_at,
-        venue=venue,
+        venue=venue or (space.name if space is not None else ""),
         organization=organization,
         capacity=capacity,
         mode=mode,
         description=description,
+        space=space,
         created_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     try:
         activity.full_clean(validate_unique=False)
     except ValidationError as exc:
         raise invalid(exc) from exc
+    used = _resource_list(resources)
+    booking = _book_space(actor=actor, space=space, title=activity.title, starts_at=starts_at, ends_at=ends_at)
+    if booking is not None:
+        earlier = Activity.objects.filter(booking=booking).first()
+        if earlier is not None:
+            if earlier.place_id == place.code and earlier.title == activity.title and earlier.kind == kind:
+                return earlier  # the same activity submitted twice
+            message = _("该学习空间在这个时段已被活动“%(title)s”使用") % {"title": earlier.title}
+            raise Conflict(message, fields={"starts_at": [message]}, code="booking_overlap")
+        activity.booking = booking
     try:
         with transaction.atomic():
             activity.save(force_insert=True)
     except IntegrityError as exc:
         raise DomainError(_("编号重复"), fields={"ref": [_("编号已存在")]}, code="duplicate_ref") from exc
+    if used:
+        activity.resources.set(used)
     audit_record(
         actor=actor,
         action="create",
@@ -70,6 +119,9 @@ def activity_create(
         target_id=str(activity.pk),
         place_code=place.code,
         summary=activity.title,
+        changes={"space": str(space.pk) if space else "", "resources": sorted(r.ref for r in used)}
+        if space is not None or used
+        else None,
     )
     return activity
 
@@ -175,14 +227,38 @@ def attendance_record(
 # --- activities -------------------------------------------------------------------------------------------------
 
 ACTIVITY_FIELDS = ("kind", "title", "starts_at", "ends_at", "venue", "organization", "capacity", "mode", "description")
+# Also changeable, handled on their own: the learning space (re-booked when it or the time changes) and the resources.
+USE_FIELDS = ("space", "resources")
+
+
+def _rebook(*, actor: Any, activity: Activity, space: LearningSpace | None) -> Booking | None:
+    """Release the activity's booking (cancelled if it has not ended yet) and book ``space`` for its current time."""
+    from gongzhi.resources.models import BookingStatus
+    from gongzhi.resources.services.spaces import booking_cancel
+
+    old = activity.booking
+    if old is not None and old.status == BookingStatus.ACTIVE and old.ends_at > timezone.now():
+        booking_cancel(actor=actor, booking=old, reason=_("活动“%(title)s”调整") % {"title": activity.title})
+    return _book_space(
+        actor=actor, space=space, title=activity.title, starts_at=activity.starts_at, ends_at=activity.ends_at
+    )
 
 
 @transaction.atomic
 def activity_update(*, actor: Any, activity: Activity, **changes: Any) -> Activity:
-    """Change the given fields of an activity (any of ``ACTIVITY_FIELDS``)."""
-    unknown = set(changes) - set(ACTIVITY_FIELDS)
+    """Change the given fields of an activity (any of ``ACTIVITY_FIELDS``, and ``space`` / ``resources``).
+
+    When the space or the time changes and the activity holds a booking, the booking is released and the (new) space
+    booked for the new time, in this one transaction: if the space is taken, nothing changes and the clash is reported
+    on ``starts_at``.
+    """
+    unknown = set(changes) - set(ACTIVITY_FIELDS) - set(USE_FIELDS)
     if unknown:
         raise DomainError(_("提交的信息有误"), fields={name: [_("不能修改")] for name in sorted(unknown)})
+    activity = Activity.objects.select_for_update(of=("self",)).select_related("place", "booking").get(pk=activity.pk)
+    space_given = "space" in changes
+    new_space: LearningSpace | None = changes.pop("space", None)
+    new_resources = changes.pop("resources", None)
     before = {name: str(getattr(activity, name)) for name in changes}
     for name, value in changes.items():
         setattr(activity, name, value.strip() if name == "title" and isinstance(value, str) else value)
@@ -191,8 +267,33 @@ def activity_update(*, actor: Any, activity: Activity, **changes: Any) -> Activi
     except ValidationError as exc:
         raise invalid(exc) from exc
     changed = [name for name in changes if str(getattr(activity, name)) != before[name]]
-    if changed:
-        activity.save(update_fields=[*(f"{n}_id" if n == "organization" else n for n in changed), "updated_at"])
+    diff: dict[str, Any] = {n: [before[n], str(getattr(activity, n))] for n in changed}
+    fields = [f"{n}_id" if n == "organization" else n for n in changed]
+    space_changed = space_given and getattr(new_space, "pk", None) != activity.space_id
+    time_changed = bool({"starts_at", "ends_at"} & set(changed))
+    if space_changed or (time_changed and activity.space_id is not None):
+        space = new_space if space_given else activity.space
+        booking = _rebook(actor=actor, activity=activity, space=space)
+        if space_changed:
+            diff["space"] = [str(activity.space_id or ""), str(getattr(space, "pk", "") or "")]
+            activity.space = space
+            fields.append("space")
+        if booking is not None and Activity.objects.filter(booking=booking).exclude(pk=activity.pk).exists():
+            message = _("该学习空间在这个时段已被其他活动使用")
+            raise Conflict(message, fields={"starts_at": [message]}, code="booking_overlap")
+        if booking != activity.booking:
+            activity.booking = booking
+            fields.append("booking")
+    if fields:
+        activity.save(update_fields=[*fields, "updated_at"])
+    if new_resources is not None:
+        used = _resource_list(new_resources)
+        old_refs = sorted(activity.resources.values_list("ref", flat=True))
+        new_refs = sorted(r.ref for r in used)
+        if old_refs != new_refs:
+            activity.resources.set(used)
+            diff["resources"] = [old_refs, new_refs]
+    if diff:
         audit_record(
             actor=actor,
             action="update",
@@ -200,7 +301,7 @@ def activity_update(*, actor: Any, activity: Activity, **changes: Any) -> Activi
             target_id=str(activity.pk),
             place_code=activity.place_id,
             summary=activity.title,
-            changes={n: [before[n], str(getattr(activity, n))] for n in changed},
+            changes=diff,
         )
     return activity
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from typing import Any
 
@@ -20,10 +21,11 @@ from django.views.decorators.http import require_POST
 
 from gongzhi.core.errors import DomainError, NotFound
 from gongzhi.core.pages import apply_errors as _apply_errors
+from gongzhi.core.pages import staff_place as _staff_place
 from gongzhi.people import selectors as people_selectors
 from gongzhi.places import selectors as place_selectors
 
-from . import forms, qr, selectors, services
+from . import forms, qr, resource_use, selectors, services
 from .models import Activity, ActivityKind, AttendanceStatus
 
 # A token verified fresh before the resident logged in stays good for this long (typing a password takes a while).
@@ -71,6 +73,9 @@ def activity_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+FORM_CHOICES_LIMIT = 300
+
+
 @login_required
 def activity_new(request: HttpRequest) -> HttpResponse:
     place = request.place or None  # type: ignore[attr-defined]
@@ -83,7 +88,13 @@ def activity_new(request: HttpRequest) -> HttpResponse:
     ]
     if not places:
         raise PermissionDenied
-    form = forms.ActivityForm(request.POST or None, places=places)
+    spaces = [
+        s
+        for s in resource_use.spaces_for_activity(user=request.user, place=place)[:FORM_CHOICES_LIMIT]
+        if request.user.has_perm("resources.book_learningspace", s)
+    ]
+    resources = list(resource_use.resources_for_activity(user=request.user, place=place)[:FORM_CHOICES_LIMIT])
+    form = forms.ActivityForm(request.POST or None, places=places, spaces=spaces, resources=resources)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         target = next(p for p in places if p.code == data["place"])
@@ -99,6 +110,8 @@ def activity_new(request: HttpRequest) -> HttpResponse:
                 capacity=data["capacity"],
                 mode=data["mode"],
                 description=data["description"],
+                space=form.chosen_space(),
+                resources=form.chosen_resources(),
             )
         except DomainError as exc:
             _apply_errors(form, exc)
@@ -122,8 +135,45 @@ def activity_detail(request: HttpRequest, activity_id: Any) -> HttpResponse:
             "closes": closes,
             "window_state": qr.window_state(activity),
             "may_mark": request.user.has_perm("activities.mark_attendance", activity),
+            "use": resource_use.activity_use(user=request.user, activity=activity),
         },
     )
+
+
+# --- staff: the resource network --------------------------------------------------------------------------------
+
+NETWORK_DEFAULT_DAYS = 365
+
+
+@login_required
+def resource_network(request: HttpRequest) -> HttpResponse:
+    """Which providers reach which communities of the current place, over a date range (a year by default)."""
+    place = _staff_place(request)
+    today = timezone.localdate()
+    date_to = _date_param(request, "to") or today
+    date_from = _date_param(request, "from") or date_to - datetime.timedelta(days=NETWORK_DEFAULT_DAYS)
+    error = ""
+    if date_from > date_to:
+        error = _("开始日期不能晚于结束日期")
+        date_from, date_to = date_to - datetime.timedelta(days=NETWORK_DEFAULT_DAYS), date_to
+    try:
+        network = resource_use.resource_network(user=request.user, place=place, date_from=date_from, date_to=date_to)
+    except NotFound as exc:
+        raise PermissionDenied(exc.message) from exc
+    return render(
+        request,
+        "activities/resource_network.html",
+        {"place": place, "network": network, "chart": network.chart(), "error": error},
+        status=400 if error else 200,
+    )
+
+
+def _date_param(request: HttpRequest, name: str) -> datetime.date | None:
+    raw = request.GET.get(name, "")
+    try:
+        return parse_date(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
 
 
 # --- staff: the QR screen ---------------------------------------------------------------------------------------

@@ -673,8 +673,12 @@ def activities_file(world: DemoWorld, rng: random.Random) -> OutTable:
         activity.ref = f"A{number:05d}"
     world.extra["activities"] = plan
     del street_of
+    # Which providers' resources each activity used (联 link, below): drawn from a stream of its own, so that the
+    # rest of this file and the later files stay as they were before resources existed.
+    uses = _resource_uses(world, plan)
     columns = ["ref", "place_code", "kind", "title", "starts_at", "organization_ref", "resource_refs"]
-    rows = [[a.ref, a.place_code, a.kind, a.title, a.starts_at.isoformat(), a.organization_ref, ""] for a in plan]
+    rows = [[a.ref, a.place_code, a.kind, a.title, a.starts_at.isoformat(), a.organization_ref,
+             ";".join(uses.get(a.ref, ()))] for a in plan]  # fmt: skip
     return OutTable("activities.csv", columns, rows)
 
 
@@ -922,3 +926,316 @@ def issue_actions_file(world: DemoWorld, rng: random.Random) -> OutTable:
 
 
 STEPS += [issues_file, issue_actions_file]
+
+
+# --- 联 link: providers, their resources, the activities that used them, and needs, in 2025 ----------------------
+#
+# The cases of SPEC.md moved to 上城区: a bank paired with 九堡街道 gives financial-literacy lectures against telecom fraud
+# (the Wenjiao bank pairing) and sends its staff volunteers; a health college's student volunteers give health talks in
+# 采荷; a company runs an elders' smartphone course on market terms; Shangcheng's parent-education partners — the
+# child-health clinic of the district's maternal and child hospital and a family-education NGO — teach 好婆婆学堂's series
+# and the street's 家庭教育大讲堂. Libraries, a shopping centre, two chambers of commerce, a law firm, the Red Cross and
+# others complete the network.
+#
+# Communities differ: each has a ``LINK_LEVEL``, the chance that one of its own gatherings (a learning-community
+# meeting, an organisation's event, a volunteer event) uses an outside venue, fund or volunteer service. 芙蓉社区 is rich
+# in outside resources (the library's branch and the chamber's fund are there); 双桥社区 has almost none: its community
+# school is taught by its own staff and its groups meet in their own rooms. Needs follow: where resources are, more
+# needs are fulfilled; where they are not, needs stay open.
+#
+# The catalogue is fixed (no randomness); which activity used what is drawn from the stream ``resource_uses``.
+
+# (ref, name, kind)
+DEMO_PROVIDERS: tuple[tuple[str, str, str], ...] = (
+    ("P001", "钱塘银行九堡支行", "bank"),
+    ("P002", "之江健康职业学院", "university"),
+    ("P003", "银龄智慧生活科技有限公司", "company"),
+    ("P004", "上城区妇幼保健院", "hospital"),
+    ("P005", "向阳花家庭教育服务中心", "ngo"),
+    ("P006", "九堡街道社区卫生服务中心", "hospital"),
+    ("P007", "上城区红十字会", "ngo"),
+    ("P008", "明理律师事务所", "company"),
+    ("P009", "上城区图书馆", "government"),
+    ("P010", "采荷商会", "other"),
+    ("P011", "九堡商业中心管理有限公司", "company"),
+    ("P012", "九堡商会", "other"),
+    ("P013", "心晴心理咨询服务社", "ngo"),
+    ("P014", "上城区环境卫生管理中心", "government"),
+    ("P015", "光影摄影器材行", "company"),
+)
+BANK_REF = "P001"
+UNIVERSITY_REF = "P002"
+ELDERS_COURSE_COMPANY_REF = "P003"
+CHILD_HEALTH_CLINIC_REF = "P004"
+PARENT_EDUCATION_NGO_REF = "P005"
+# (ref, provider ref, kind, name)
+DEMO_RESOURCES: tuple[tuple[str, str, str, str], ...] = (
+    ("RS001", "P001", "course", "金融知识讲座（防范电信诈骗）"),
+    ("RS002", "P001", "venue", "金融知识教育基地（九堡支行三楼）"),
+    ("RS003", "P001", "volunteer_service", "金融志愿服务队（反诈宣传进社区）"),
+    ("RS004", "P002", "volunteer_service", "大学生志愿者健康讲座"),
+    ("RS005", "P002", "course", "青少年健康知识课"),
+    ("RS006", "P003", "course", "老年智能手机课（市场化运营）"),
+    ("RS007", "P003", "teacher", "智能手机课讲师"),
+    ("RS008", "P004", "teacher", "儿童保健科医生（科学育儿指导）"),
+    ("RS009", "P005", "teacher", "家庭教育指导师"),
+    ("RS010", "P005", "course", "家庭教育指导讲座"),
+    ("RS011", "P006", "teacher", "全科医生健康讲座"),
+    ("RS012", "P007", "course", "应急救护培训（家庭急救）"),
+    ("RS013", "P008", "teacher", "律师普法讲座"),
+    ("RS014", "P009", "venue", "图书馆采荷分馆共享学习空间"),
+    ("RS015", "P009", "course", "亲子阅读指导"),
+    ("RS016", "P010", "fund", "社区教育公益金"),
+    ("RS017", "P011", "venue", "九堡商业中心共享学习空间"),
+    ("RS018", "P012", "fund", "新市民关爱基金"),
+    ("RS019", "P013", "teacher", "心理咨询师"),
+    ("RS020", "P014", "other", "垃圾分类宣传物资与讲解"),
+    ("RS021", "P015", "teacher", "手机摄影讲师"),
+)
+BANK_LECTURE_REF = "RS001"
+BANK_VENUE_REF = "RS002"
+BANK_VOLUNTEERS_REF = "RS003"
+STUDENT_HEALTH_TALKS_REF = "RS004"
+ELDERS_PHONE_COURSE_REF = "RS006"
+CHILD_HEALTH_DOCTOR_REF = "RS008"
+PARENT_GUIDE_REF = "RS009"
+
+# Courses and lectures whose every session used these resources.
+COURSE_RESOURCES: dict[str, tuple[str, ...]] = {
+    "婴幼儿科学喂养": ("RS008",),
+    "早期发展与亲子游戏": ("RS008",),
+    "慢病预防与合理膳食": ("RS011",),
+    "八段锦与居家运动": ("RS011",),
+    "婆媳沟通的艺术": ("RS009",),
+    "家庭角色与边界": ("RS009",),
+    "隔代教养中的爱与规矩": ("RS009",),
+    "祖辈家长学数字生活": ("RS009",),
+    "家庭教育大讲堂": ("RS008", "RS010"),
+    "健康养生大讲堂": ("RS004",),
+    "智能手机轻松学": ("RS006", "RS007"),
+}
+# One session of a course that brought in someone else: (course, session number) → resources.
+SESSION_RESOURCES: dict[tuple[str, int], tuple[str, ...]] = {
+    ("祖辈家长学数字生活", 3): ("RS001",),  # the bank's anti-fraud lecture: paying by phone safely
+    ("智能手机轻松学", 5): ("RS001",),
+}
+# A community school's topic → the resources its sessions used, in 九堡 and in 采荷.
+SCHOOL_TOPIC_RESOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "防范电信诈骗": (("RS001",), ("RS001",)),
+    "垃圾分类新知": (("RS020",), ("RS020",)),
+    "家庭急救": (("RS012",), ("RS012",)),
+    "老年营养": (("RS011",), ("RS004",)),
+    "手机拍照": (("RS021",), ("RS021",)),
+    "法律常识": (("RS013",), ("RS013",)),
+    "心理健康": (("RS019",), ("RS019", "RS004")),
+    "亲子沟通": (("RS009",), ("RS015",)),
+}
+# The chance that a community's own gathering used an outside venue, fund or volunteer service.
+LINK_LEVEL: dict[str, float] = {
+    "330102007001": 0.45,  # 芙蓉社区: rich in outside resources
+    "330102011001": 0.3,  # 九堡社区
+    "330102011002": 0.25,  # 客运中心社区: the bank's new-citizen work
+    "330102007002": 0.15,  # 洁莲社区
+    "330102007003": 0.1,  # 青荷社区
+    "330102011004": 0.08,  # 杭海路社区
+    "330102007004": 0.05,  # 观音塘社区
+    "330102011003": 0.0,  # 双桥社区: few outside resources
+}
+RICH_COMMUNITY = "330102007001"
+POOR_COMMUNITY = "330102011003"
+# The local pools of each street: activity kind → resources its communities' gatherings draw on.
+LOCAL_POOLS: dict[str, dict[str, tuple[str, ...]]] = {
+    JIUBAO: {
+        "learning_meeting": ("RS017", "RS017", "RS002"),
+        "org_event": ("RS018", "RS017", "RS001"),
+        "volunteer_event": ("RS003",),
+    },
+    CAIHE: {
+        "learning_meeting": ("RS014", "RS014", "RS016"),
+        "org_event": ("RS016", "RS014"),
+        "volunteer_event": ("RS004",),
+    },
+}
+NEW_CITIZENS_ORG = "九堡街道新市民互助会"  # its events often bring the bank's lecture (new citizens and fraud)
+
+
+def _resource_uses(world: DemoWorld, plan: list[DemoActivity]) -> dict[str, tuple[str, ...]]:
+    """activity ref → the resource refs it used (sorted); recorded in ``world.extra["resource_uses"]``."""
+    rng = random.Random(f"gongzhi-demo:{world.seed}:resource_uses")
+    street_of = {c.code: c.street_code for c in world.communities}
+    org_names = {o.ref: o.name for o in world.extra.get("organizations", [])}
+    uses: dict[str, tuple[str, ...]] = {}
+    for a in plan:
+        used: set[str] = set()
+        street = street_of.get(a.place_code, a.place_code)
+        if a.kind == "course_session":
+            used.update(COURSE_RESOURCES.get(a.course, ()))
+            used.update(SESSION_RESOURCES.get((a.course, a.session), ()))
+            topic = a.course.partition("·")[2]
+            if topic in SCHOOL_TOPIC_RESOURCES and a.place_code != POOR_COMMUNITY:
+                in_jiubao, in_caihe = SCHOOL_TOPIC_RESOURCES[topic]
+                used.update(in_jiubao if street == JIUBAO else in_caihe)
+        elif a.kind in ("learning_meeting", "org_event", "volunteer_event") and a.place_code in street_of:
+            pool = LOCAL_POOLS.get(street, {}).get(a.kind, ())
+            if org_names.get(a.organization_ref) == NEW_CITIZENS_ORG and rng.random() < 0.35:
+                used.add(BANK_LECTURE_REF)
+            elif pool and rng.random() < LINK_LEVEL.get(a.place_code, 0.0):
+                used.add(rng.choice(pool))
+        if used:
+            uses[a.ref] = tuple(sorted(used))
+    world.extra["resource_uses"] = uses
+    return uses
+
+
+def providers_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    return OutTable("providers.csv", ["ref", "name", "kind"], [list(p) for p in DEMO_PROVIDERS])
+
+
+def resources_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    return OutTable("resources.csv", ["ref", "provider_ref", "kind", "name"], [list(r) for r in DEMO_RESOURCES])
+
+
+# Needs a resource of the catalogue can meet: (title, resource kind, the resources that meet it).
+NEED_TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("想学怎么识别电信诈骗、保护好养老钱", "course", ("RS001",)),
+    ("希望有人手把手教老人用智能手机", "course", ("RS006", "RS007")),
+    ("孩子的喂养和早期发展想请医生指导", "teacher", ("RS008",)),
+    ("希望有医生来讲慢病预防和合理膳食", "teacher", ("RS011", "RS004")),
+    ("祖辈带娃、婆媳相处想请专业老师讲讲", "teacher", ("RS009", "RS010")),
+    ("学习共同体活动缺少固定场地", "venue", ("RS014", "RS017", "RS002")),
+    ("社区活动和团队缺少经费", "fund", ("RS016", "RS018")),
+    ("独居老人需要志愿者定期上门陪伴", "volunteer_service", ("RS003", "RS004")),
+    ("想学家庭急救和心肺复苏", "course", ("RS012",)),
+    ("租房合同、邻里纠纷想请律师讲讲", "teacher", ("RS013",)),
+    ("垃圾分类宣传需要物资和讲解", "other", ("RS020",)),
+    ("压力大、想听听心理健康讲座", "teacher", ("RS019",)),
+    ("想学用手机拍好照片", "teacher", ("RS021",)),
+    ("亲子阅读想有人指导", "course", ("RS015", "RS009")),
+)
+# Needs no resource in the catalogue meets yet (they stay open), and needs that were dropped.
+OPEN_NEEDS: tuple[tuple[str, str], ...] = (
+    ("想学书法和国画", "course"),
+    ("希望周末晚上开放社区学习室", "venue"),
+    ("新市民子女入学政策想有人讲解", "other"),
+    ("想学简单的英语口语", "course"),
+    ("四点半课堂需要大学生辅导作业", "volunteer_service"),
+    ("老年大学名额太少，想在社区开班", "course"),
+    ("楼道读书角需要图书", "other"),
+)
+CANCELLED_NEEDS: tuple[tuple[str, str], ...] = (
+    ("想开晚间瑜伽班（报名人数不足，已取消）", "course"),
+    ("组织社区一日游（出于安全考虑取消）", "other"),
+    ("广场舞音响更换（已由居民自筹解决）", "fund"),
+)
+# The spring needs surveys of the two streets (需求调查, sent down): needs they found carry that day.
+NEEDS_SURVEY_DAYS: dict[str, datetime.date] = {JIUBAO: datetime.date(YEAR, 3, 10), CAIHE: datetime.date(YEAR, 4, 8)}
+
+
+def _need_origin(
+    rng: random.Random, survey_day: datetime.date | None, first: datetime.date, last: datetime.date
+) -> tuple[str, datetime.date]:
+    """How and when a need came up, between ``first`` and ``last``: the street's spring needs survey when it falls
+    in that span (often), else a resident's or worker's report on a day of the span."""
+    first = max(first, datetime.date(YEAR, 1, 6))
+    if survey_day is not None and first <= survey_day <= last and rng.random() < 0.45:
+        return "survey", survey_day
+    return "report", _date_between(rng, first, max(first, last))
+
+
+@dataclass
+class DemoNeed:
+    ref: str
+    community_code: str
+    direction: str
+    resource_kind: str
+    raised_on: datetime.date
+    status: str
+    fulfilled_on: datetime.date | None
+    resource_ref: str
+    title: str
+
+
+def needs_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    """Five to nine needs per community. A need is fulfilled by a resource that an activity held in the community
+    (or a centralised one of its street) used after the need was raised; the richer the community in resources, the
+    more of its needs are fulfilled. Some are matched and waiting, some open, a few cancelled."""
+    uses: dict[str, tuple[str, ...]] = world.extra.get("resource_uses", {})
+    street_of = {c.code: c.street_code for c in world.communities}
+    # community → resource → the days activities reaching the community used it
+    reached: dict[str, dict[str, list[datetime.date]]] = {}
+    for a in world.extra.get("activities", []):
+        refs = uses.get(a.ref, ())
+        if not refs:
+            continue
+        places = [a.place_code] if a.place_code in street_of else [c for c, s in street_of.items() if s == a.place_code]
+        for place in places:
+            for ref in refs:
+                reached.setdefault(place, {}).setdefault(ref, []).append(a.starts_at.date())
+    plan: list[DemoNeed] = []
+    earliest = datetime.date(YEAR, 1, 6)
+    for community in sorted(world.communities, key=lambda c: c.code):
+        level = LINK_LEVEL.get(community.code, 0.1)
+        survey_day = NEEDS_SURVEY_DAYS.get(community.street_code)
+        here = reached.get(community.code, {})
+        titles_used: set[str] = set()
+
+        # Fulfilled: a template whose resource reached the community, raised 2–10 weeks before that use.
+        fulfillable = [t for t in NEED_TEMPLATES if any(ref in here for ref in t[2])]
+        rng.shuffle(fulfillable)
+        wanted = 0 if level == 0 else min(len(fulfillable), 1 + int(level * 8) + rng.randint(0, 1))
+        for title, kind, refs in fulfillable[:wanted]:
+            ref = rng.choice([r for r in refs if r in here])
+            days = sorted(d for d in here[ref] if d >= earliest + datetime.timedelta(days=14))
+            if not days:
+                continue
+            used_on = rng.choice(days)
+            direction, raised_on = _need_origin(
+                rng,
+                survey_day,
+                used_on - datetime.timedelta(days=rng.randint(42, 90)),
+                used_on - datetime.timedelta(days=14),
+            )
+            plan.append(DemoNeed("", community.code, direction, kind, raised_on, "fulfilled", used_on, ref, title))
+            titles_used.add(title)
+        if level == 0:
+            # Where outside resources are scarce, residents fill a gap themselves (no provider's resource).
+            title, kind = OPEN_NEEDS[-1]
+            raised_on = _date_between(rng, datetime.date(YEAR, 2, 1), datetime.date(YEAR, 6, 30))
+            done = min(raised_on + datetime.timedelta(days=rng.randint(20, 60)), TODAY)
+            plan.append(DemoNeed("", community.code, "report", kind, raised_on, "fulfilled", done, "", title))
+            titles_used.add(title)
+        # Matched and waiting for the activity: raised late in the year, a resource accepted.
+        if level > 0:
+            nearby = {ref for c, refs in reached.items() if street_of[c] == community.street_code for ref in refs}
+            waiting = [t for t in NEED_TEMPLATES if t[0] not in titles_used and nearby.intersection(t[2])]
+            if waiting:
+                title, kind, refs = rng.choice(waiting)
+                ref = rng.choice(sorted(nearby.intersection(refs)))
+                raised_on = _date_between(rng, datetime.date(YEAR, 10, 15), datetime.date(YEAR, 12, 10))
+                plan.append(DemoNeed("", community.code, "report", kind, raised_on, "matched", None, ref, title))
+                titles_used.add(title)
+        # Open: nothing matched yet (more where resources are scarce).
+        open_count = rng.randint(1, 2) + (2 if level < 0.1 else 0)
+        for title, kind in rng.sample([n for n in OPEN_NEEDS if n[0] not in titles_used], open_count):
+            direction, raised_on = _need_origin(rng, survey_day, earliest, datetime.date(YEAR, 12, 15))
+            plan.append(DemoNeed("", community.code, direction, kind, raised_on, "open", None, "", title))
+        # Cancelled: one now and then.
+        if rng.random() < 0.6:
+            title, kind = rng.choice(CANCELLED_NEEDS)
+            raised_on = _date_between(rng, datetime.date(YEAR, 2, 1), datetime.date(YEAR, 10, 31))
+            plan.append(DemoNeed("", community.code, "report", kind, raised_on, "cancelled", None, "", title))
+    plan.sort(key=lambda n: (n.raised_on, n.community_code, n.title))
+    for number, need in enumerate(plan, start=1):
+        need.ref = f"N{number:04d}"
+    world.extra["needs"] = plan
+    columns = ["ref", "community_code", "direction", "resource_kind", "raised_on", "status", "fulfilled_on",
+               "resource_ref", "title"]  # fmt: skip
+    rows = [
+        [n.ref, n.community_code, n.direction, n.resource_kind, n.raised_on.isoformat(), n.status,
+         n.fulfilled_on.isoformat() if n.fulfilled_on else "", n.resource_ref, n.title]
+        for n in plan
+    ]  # fmt: skip
+    return OutTable("needs.csv", columns, rows)
+
+
+STEPS += [providers_file, resources_file, needs_file]

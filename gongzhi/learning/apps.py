@@ -8,8 +8,9 @@ class LearningConfig(AppConfig):
     verbose_name = _("学习")
 
     def ready(self) -> None:
-        from gongzhi.activities.hooks import register_presence_handler
+        from gongzhi.activities.hooks import register_hours_confirmed_handler, register_presence_handler
 
-        from .handlers import award_points_for_presence
+        from .handlers import award_points_for_presence, award_points_for_volunteer_hours
 
         register_presence_handler(award_points_for_presence)
+        register_hours_confirmed_handler(award_points_for_volunteer_hours)

@@ -9,6 +9,11 @@ DEFAULT_RULES: dict[str, tuple[str, int, int | None, str]] = {
     "attend_course_session": ("参加课程", 10, 30, "按时出席一次课程"),
     "attend_learning_meeting": ("参加学习共同体活动", 5, 20, "出席一次学习共同体活动"),
     "pass_test": ("通过测试", 20, None, "通过一次课程测试"),
-    "volunteer_hour": ("志愿服务（每小时）", 5, 40, "经核实的志愿服务，每小时计分"),
+    "volunteer_hour": (
+        "志愿服务（每小时）",
+        5,
+        None,
+        "经他人确认的志愿服务，每小时计分（不设每日上限：常一次确认多日的时长）",
+    ),
     "adopted_proposal": ("建议被采纳", 30, None, "提出的议题或建议被采纳"),
 }

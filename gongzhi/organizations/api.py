@@ -120,10 +120,13 @@ class ReviewIn(Schema):
 
 
 class StageChangeIn(Schema):
+    """A stage change is a staff decision: effective date (not in the future), reason and evidence are required.
+    Leaving grassroots needs the admission standard met (400, ``code="admission_unmet"``, the unmet items listed)."""
+
     to_stage: OrganizationStage
-    changed_on: datetime.date | None = Field(None, description="生效日期，默认今天")
-    reason: str = Field("", max_length=300)
-    evidence: str = Field("", max_length=5000)
+    changed_on: datetime.date | None = Field(None, description="生效日期，默认今天；不能晚于今天、不能早于上一次调整")
+    reason: str = Field(..., min_length=1, max_length=300)
+    evidence: str = Field(..., min_length=1, max_length=5000, description="依据：如评估报告、协议、登记证书")
 
 
 class StageChangeOut(Schema):
@@ -133,13 +136,18 @@ class StageChangeOut(Schema):
     changed_on: datetime.date
     reason: str
     evidence: str
+    decided_by: str = Field(..., description="决定的工作人员（称呼）；导入或成立记录为空")
+
+    @staticmethod
+    def resolve_decided_by(obj: StageChange) -> str:
+        return str(obj.decided_by) if obj.decided_by_id and obj.decided_by else ""
 
     @staticmethod
     def resolve_from_stage(obj: StageChange) -> str | None:
         return obj.from_stage or None
 
 
-class MemberOut(Schema):
+class OrganizationMemberOut(Schema):
     """A member, with the name masked."""
 
     id: uuid.UUID
@@ -322,7 +330,7 @@ def organization_leave(request: ApiRequest, organization_id: uuid.UUID) -> Any:
 
 @router.get(
     "/organizations/{organization_id}/members",
-    response={200: list[MemberOut], **errors(401, 403, 404, 422)},
+    response={200: list[OrganizationMemberOut], **errors(401, 403, 404, 422)},
     summary="组织的成员（脱敏）",
 )
 @paginate(PageNumberPagination, page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE)

@@ -58,8 +58,12 @@ class ReviewForm(forms.Form):
 class StageChangeForm(forms.Form):
     to_stage = forms.ChoiceField(label=_("调整为"), choices=OrganizationStage.choices)
     changed_on = forms.DateField(label=_("生效日期"), widget=forms.DateInput(attrs={"type": "date"}))
-    reason = forms.CharField(label=_("理由"), max_length=300, required=False)
-    evidence = forms.CharField(label=_("依据"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("理由"), max_length=300)
+    evidence = forms.CharField(
+        label=_("依据"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("如评估报告、孵化协议、登记证书、会议纪要"),
+    )
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)

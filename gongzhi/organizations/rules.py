@@ -3,6 +3,15 @@
 - Staff (admin, street staff, community worker) whose grant covers the organisation's place see and manage it.
 - A leader (current membership with role leader) manages their own organisation's members and records its meetings.
 - A resident sees the active organisations of their own community and of its street ("near me"), and may join them.
+
+育 cultivate (``organizations.cultivation``):
+
+- Staff covering a place keep its admission standard (准入标准), assessment schemes and rounds; staff covering an
+  organisation check its admission, record support and see everything about it.
+- An organisation's leader sees its admission checklist, the support it received and its round entries, keeps its
+  supply list (供给清单) and replies to a last-place warning.
+- An assessor of a round sees the round's entries and scores them; a conflicted assessor (one who leads or belongs
+  to the organisation) is refused by the scoring service with its own message, not by a permission.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import rules
 from gongzhi.people import access
 from gongzhi.people.rules import covers_as_staff
 
-from .models import MembershipRole, Organization, OrganizationStatus
+from .models import AssessmentRound, MembershipRole, Organization, OrganizationStatus, RoundEntry
 
 
 def led_organization_ids(user: Any) -> frozenset[Any]:
@@ -94,3 +103,63 @@ rules.add_perm("organizations.manage_membership", covers_as_staff | leads)
 rules.add_perm("organizations.record_meeting", covers_as_staff | leads)
 # A resident joins an active organisation near them.
 rules.add_perm("organizations.join_organization", is_near_active)
+
+
+# --- 育 cultivate -------------------------------------------------------------------------------------------------
+
+
+def assessor_round_ids(user: Any) -> frozenset[Any]:
+    """The ids of the rounds the user is an assessor of (read once per request and cached on the user)."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    cached = getattr(user, "_gongzhi_assessor_rounds", None)
+    if cached is None:
+        cached = frozenset(
+            AssessmentRound.assessors.through.objects.filter(user_id=user.pk).values_list(
+                "assessmentround_id", flat=True
+            )
+        )
+        user._gongzhi_assessor_rounds = cached
+    return cached
+
+
+def forget_assessor(user: Any) -> None:
+    if hasattr(user, "_gongzhi_assessor_rounds"):
+        del user._gongzhi_assessor_rounds
+
+
+@rules.predicate
+def is_round_assessor(user: Any, obj: Any) -> bool:
+    """An assessor of the round (``obj`` a round or one of its entries)."""
+    round_id = obj.pk if isinstance(obj, AssessmentRound) else getattr(obj, "round_id", None)
+    return round_id is not None and round_id in assessor_round_ids(user)
+
+
+@rules.predicate
+def covers_round_entry(user: Any, entry: Any) -> bool:
+    """Staff covering the place of the entry's round."""
+    if not isinstance(entry, RoundEntry):
+        return False
+    return access.has_role_covering(user, entry.round.place_id, access.STAFF_ROLES)
+
+
+@rules.predicate
+def leads_entry(user: Any, entry: Any) -> bool:
+    return isinstance(entry, RoundEntry) and entry.organization_id in led_organization_ids(user)
+
+
+# Admission standard of a place (object: the Place); checking one organisation against it (object: the Organization).
+rules.add_perm("organizations.manage_admission", covers_as_staff)
+rules.add_perm("organizations.check_admission", covers_as_staff)
+# An organisation's cultivation record: admission checklist, support received, supply list, round entries.
+rules.add_perm("organizations.view_cultivation", covers_as_staff | leads)
+rules.add_perm("organizations.record_support", covers_as_staff)
+rules.add_perm("organizations.manage_supply", covers_as_staff | leads)
+# Schemes and rounds (object: the Place, the AssessmentScheme or the AssessmentRound — all have place_id).
+rules.add_perm("organizations.manage_assessment", covers_as_staff)
+rules.add_perm("organizations.view_assessmentround", covers_as_staff | is_round_assessor)
+# Scoring an entry (object: the RoundEntry): its round's assessors; conflicts are refused by the service.
+rules.add_perm("organizations.score_roundentry", is_round_assessor)
+rules.add_perm("organizations.view_roundentry", covers_round_entry | is_round_assessor | leads_entry)
+# Replying to a last-place warning (object: the RoundEntry): the organisation's leader.
+rules.add_perm("organizations.reply_roundentry", leads_entry)

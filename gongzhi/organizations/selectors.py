@@ -1,7 +1,11 @@
-"""Reads of organisations and memberships. Every selector takes the acting user, so filtering cannot be forgotten."""
+"""Reads of organisations and memberships. Every selector takes the acting user, so filtering cannot be forgotten —
+except ``stage_on``/``stages_on``, which answer a question of history about organisations the caller already chose
+(the analytics extractor of METHOD.md II2 asks it for the organisations of a community)."""
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,7 +17,7 @@ from gongzhi.people import access
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
 
-from .models import Membership, MembershipRole, Organization, OrganizationStatus, StageChange
+from .models import Membership, MembershipRole, Organization, OrganizationStage, OrganizationStatus, StageChange
 from .rules import led_organization_ids, near_codes
 
 CURRENT = Q(memberships__left_on__isnull=True)
@@ -29,7 +33,7 @@ def _with_counts(qs: QuerySet[Organization]) -> QuerySet[Organization]:
 
 
 def organizations_visible(
-    *, user: Any, place: Place | None = None, kind: str = "", status: str = "", search: str = ""
+    *, user: Any, place: Place | None = None, kind: str = "", status: str = "", search: str = "", stage: str = ""
 ) -> QuerySet[Organization]:
     """Organisations under the staff places the user covers (optionally under ``place``), with current member counts.
     One query whatever the number of organisations."""
@@ -40,6 +44,8 @@ def organizations_visible(
         qs = qs.filter(kind=kind)
     if status:
         qs = qs.filter(status=status)
+    if stage:
+        qs = qs.filter(stage=stage)
     search = (search or "").strip()
     if search:
         qs = qs.filter(Q(name__contains=search) | Q(ref=search) | Q(theme__contains=search))
@@ -142,3 +148,74 @@ def leader_names(*, organizations: list[Organization]) -> dict[Any, str]:
 
         out.setdefault(org_id, []).append(mask_name(name))
     return {k: "、".join(v) for k, v in out.items()}
+
+
+# --- stage history: what stage was an organisation at on a date ----------------------------------------------------
+
+STAGE_BATCH = 2000
+
+
+def _stage_from_history(
+    *,
+    stage: str,
+    founded_on: datetime.date | None,
+    changes: list[tuple[datetime.date, str, str]],
+    on: datetime.date,
+) -> str | None:
+    """The rule, for one organisation whose ``changes`` are ``(changed_on, from_stage, to_stage)`` in recorded order."""
+    if founded_on is not None and on < founded_on:
+        return None
+    latest: str | None = None
+    for changed_on, _from, to in changes:
+        if changed_on <= on:
+            latest = to  # the last change on or before the date wins (same-day changes: the last recorded)
+        else:
+            break
+    if latest is not None:
+        return latest
+    if changes:
+        # Before the first recorded change: the stage it left, unless that change is the founding record.
+        return changes[0][1] or None
+    return stage
+
+
+def stages_on(org_ids: Iterable[Any], on: datetime.date) -> dict[Any, str | None]:
+    """The stage each organisation was at on ``on`` (``{id: stage or None}``), set-based: two queries per 2,000 ids.
+
+    The rule (METHOD.md II2 reads it; ``organizations.interchange`` explains why imported organisations may have no
+    history):
+
+    - before ``founded_on`` the organisation did not exist: ``None``;
+    - otherwise the ``to_stage`` of the latest ``StageChange`` dated on or before ``on`` (a change takes effect on
+      its ``changed_on``; several on one day: the last recorded);
+    - before the first recorded change: that change's ``from_stage`` (the stage it left); when the first change is
+      the founding record (no ``from_stage``), the organisation did not exist yet: ``None``;
+    - no history at all (an imported organisation never changed since): the current ``stage``.
+
+    A dissolved organisation keeps the stage it had; whether it was active on the date is the caller's question.
+    Unknown ids are left out of the answer.
+    """
+    ids = list(dict.fromkeys(org_ids))
+    out: dict[Any, str | None] = {}
+    for start in range(0, len(ids), STAGE_BATCH):
+        batch = ids[start : start + STAGE_BATCH]
+        orgs = Organization.objects.filter(pk__in=batch).values_list("pk", "stage", "founded_on")
+        history: dict[Any, list[tuple[datetime.date, str, str]]] = {}
+        rows = (
+            StageChange.objects.filter(organization_id__in=batch)
+            .order_by("organization_id", "changed_on", "created_at")
+            .values_list("organization_id", "changed_on", "from_stage", "to_stage")
+        )
+        for org_id, changed_on, from_stage, to_stage in rows:
+            history.setdefault(org_id, []).append((changed_on, from_stage, to_stage))
+        for pk, stage, founded_on in orgs:
+            out[pk] = _stage_from_history(stage=stage, founded_on=founded_on, changes=history.get(pk, []), on=on)
+    return out
+
+
+def stage_on(organization: Organization, on: datetime.date) -> str | None:
+    """The stage one organisation was at on ``on`` (see ``stages_on`` for the rule); None before it existed."""
+    return stages_on([organization.pk], on).get(organization.pk)
+
+
+STAGE_ORDER = {stage: n for n, stage in enumerate(OrganizationStage.values)}

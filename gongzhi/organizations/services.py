@@ -201,7 +201,17 @@ def organization_stage_change(
     reason: str = "",
     evidence: str = "",
 ) -> StageChange:
-    """Move an active organisation to another stage, keeping the decision as history."""
+    """Move an active organisation to another stage: a staff decision with its effective date, reason and evidence
+    (all required), kept as history.
+
+    - The date may not be in the future, before the founding date, or before the last recorded change (history stays
+      in order, so ``selectors.stage_on`` can answer "what stage on date D").
+    - Leaving grassroots (entering incubation, or any stage above it) needs every active admission criterion of the
+      organisation's place and of the places above it met, checked on or before the effective date; otherwise the
+      error lists the criteria not met (``code="admission_unmet"``).
+    """
+    from .cultivation.selectors import admission_unmet
+
     organization = _locked(organization)
     if to_stage not in OrganizationStage.values:
         raise DomainError(_("发展阶段无效"), fields={"to_stage": [_("不是可选的值")]})
@@ -209,17 +219,46 @@ def organization_stage_change(
         raise DomainError(_("只有活跃的组织可以调整发展阶段"), fields={"to_stage": [_("该组织不是活跃状态")]})
     if to_stage == organization.stage:
         raise DomainError(_("该组织已处于这一阶段"), fields={"to_stage": [_("与当前阶段相同")]}, code="same_stage")
+    reason, evidence = (reason or "").strip(), (evidence or "").strip()
+    fields: dict[str, list[str]] = {}
+    if not reason:
+        fields["reason"] = [_("必填")]
+    elif len(reason) > 300:
+        fields["reason"] = [_("不能超过 300 字")]
+    if not evidence:
+        fields["evidence"] = [_("必填：如评估报告、协议、登记证书、会议纪要")]
     if changed_on is None:
-        raise DomainError(_("提交的信息有误，请检查标红的字段"), fields={"changed_on": [_("必填")]})
-    if organization.founded_on and changed_on < organization.founded_on:
-        raise DomainError(_("生效日期不能早于成立日期"), fields={"changed_on": [_("不能早于成立日期")]})
+        fields["changed_on"] = [_("必填")]
+    else:
+        last = (
+            StageChange.objects.filter(organization=organization)
+            .order_by("-changed_on", "-created_at")
+            .values_list("changed_on", flat=True)
+            .first()
+        )
+        if changed_on > timezone.localdate():
+            fields["changed_on"] = [_("不能晚于今天")]
+        elif organization.founded_on and changed_on < organization.founded_on:
+            fields["changed_on"] = [_("不能早于成立日期")]
+        elif last is not None and changed_on < last:
+            fields["changed_on"] = [_("不能早于上一次阶段调整（%(date)s）") % {"date": last.isoformat()}]
+    if fields:
+        raise DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields)
+    if organization.stage == OrganizationStage.GRASSROOTS:
+        unmet = admission_unmet(organization=organization, on=changed_on)
+        if unmet:
+            items = "；".join(c.text for c in unmet)
+            message = _("尚未满足准入标准，不能进入孵化。未满足（须在生效日期前核查符合）：%(items)s") % {
+                "items": items
+            }
+            raise DomainError(message, fields={"to_stage": [message]}, code="admission_unmet")
     change = StageChange(
         organization=organization,
         from_stage=organization.stage,
         to_stage=to_stage,
         changed_on=changed_on,
-        reason=(reason or "").strip(),
-        evidence=(evidence or "").strip(),
+        reason=reason,
+        evidence=evidence,
         decided_by=_user_of(actor),
     )
     try:
@@ -236,7 +275,7 @@ def organization_stage_change(
         target_id=str(organization.pk),
         place_code=organization.place_id,
         summary=f"{organization.name} 发展阶段调整",
-        changes={"stage": [change.from_stage, to_stage]},
+        changes={"stage": [change.from_stage, to_stage], "changed_on": changed_on.isoformat(), "reason": reason},
     )
     return change
 

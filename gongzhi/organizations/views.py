@@ -26,7 +26,7 @@ from gongzhi.places import selectors as place_selectors
 from gongzhi.places.models import Place
 
 from . import forms, selectors, services
-from .models import MembershipRole, Organization, OrganizationKind, OrganizationStatus
+from .models import MembershipRole, Organization, OrganizationKind, OrganizationStage, OrganizationStatus
 from .rules import led_organization_ids, near_codes
 
 DEFAULT_KIND = OrganizationKind.LEARNING_COMMUNITY
@@ -60,8 +60,13 @@ def organization_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     if status not in OrganizationStatus.values:
         status = ""
+    stage = request.GET.get("stage", "")
+    if stage not in OrganizationStage.values:
+        stage = ""
     q = request.GET.get("q", "")[:40]
-    organizations = selectors.organizations_visible(user=request.user, place=place, kind=kind, status=status, search=q)
+    organizations = selectors.organizations_visible(
+        user=request.user, place=place, kind=kind, status=status, search=q, stage=stage
+    )
     page = Paginator(organizations, 50).get_page(request.GET.get("page"))
     proposals = list(
         selectors.organizations_visible(user=request.user, place=place, status=OrganizationStatus.PROPOSED)[:50]
@@ -75,9 +80,11 @@ def organization_list(request: HttpRequest) -> HttpResponse:
             "proposals": proposals,
             "kind": kind,
             "status": status,
+            "stage": stage,
             "q": q,
             "kinds": OrganizationKind.choices,
             "statuses": OrganizationStatus.choices,
+            "stages": OrganizationStage.choices,
             "can_create": bool(_org_places(request, place)),
         },
     )
@@ -134,8 +141,15 @@ def _detail(request: HttpRequest, organization: Organization, status: int = 200,
         .annotate(present=Count("attendances", filter=Q(attendances__status=AttendanceStatus.PRESENT)))
         .order_by("-starts_at")[:50]
     )
+    from .cultivation.selectors import admission_criteria_for, admission_unmet
+
+    admission_total = admission_criteria_for(place_code=organization.place_id).count()
+    unmet = admission_unmet(organization=organization) if organization.stage == "grassroots" else []
     context = {
         "org": organization,
+        "admission_total": admission_total,
+        "admission_unmet": unmet,
+        "can_cultivation": user.has_perm("organizations.view_cultivation", organization),
         "members": members,
         "history": list(selectors.stage_history(user=user, organization=organization)),
         "meetings": meetings,
@@ -336,6 +350,12 @@ def my_communities(request: HttpRequest) -> HttpResponse:
         kind = ""
     near = list(selectors.organizations_near(user=request.user, kind=kind))
     mine = list(selectors.memberships_of(user=request.user))
+    led = led_organization_ids(request.user)
+    warnings = []
+    if led:
+        from .cultivation.selectors import warnings_to_answer
+
+        warnings = list(warnings_to_answer(user=request.user))
     return render(
         request,
         "organizations/my_communities.html",
@@ -344,7 +364,8 @@ def my_communities(request: HttpRequest) -> HttpResponse:
             "near": [o for o in near if not getattr(o, "is_member", False)],
             "mine": mine,
             "proposals": list(selectors.proposals_of(user=request.user)),
-            "led": led_organization_ids(request.user),
+            "led": led,
+            "warnings": warnings,
             "kind": kind,
             "kinds": OrganizationKind.choices,
         },

@@ -27,6 +27,7 @@ from gongzhi.people.models import Consent, Household, RoleGrant, User
 from gongzhi.places import codes
 from gongzhi.places import selectors as place_selectors
 from gongzhi.places.models import Place, Population
+from gongzhi.resources.rules import provider_ids
 
 from . import forms
 from .middleware import SESSION_KEY
@@ -126,6 +127,8 @@ def home(request):
         return redirect("staff_home")
     if selectors.resident_of_user(user=request.user):
         return redirect("resident_home")
+    if provider_ids(request.user):
+        return redirect("partner_home")
     grants = request.user.grants.select_related("place").order_by("place_id")
     return render(request, "web/no_role.html", {"grants": grants})
 

@@ -33,6 +33,19 @@ RESIDENTS = [
     ["R3", "330102001002", "2025-03-01", "", "", "", "local", "", "", ""],
 ]  # fmt: skip
 SMALL = {"places.csv": PLACES, "population.csv": POPULATION, "residents.csv": RESIDENTS}
+# 联 link: the providers and resources that activities.csv and needs.csv name.
+PROVIDERS = [
+    ["ref", "name", "kind"],
+    ["P1", "钱塘银行九堡支行", "bank"],
+    ["P2", "之江健康学院", "university"],
+]
+RESOURCES = [
+    ["ref", "provider_ref", "kind", "name"],
+    ["RES1", "P1", "course", "金融知识讲座（防范电信诈骗）"],
+    ["RES2", "P1", "teacher", "金融知识宣讲员"],
+    ["RES3", "P2", "volunteer_service", "大学生志愿者健康讲座"],
+]
+LINK_BASE = {"providers.csv": PROVIDERS, "resources.csv": RESOURCES}
 
 
 def write_folder(folder: Path, files: dict[str, list[list[str]]], *, encoding: str = "utf-8") -> Path:

@@ -24,7 +24,7 @@ from gongzhi.interchange.importer import ImportFailed, import_data
 from gongzhi.learning.models import Course, CourseSession, Enrolment, PointsEntry, Series, Teacher
 from gongzhi.organizations.models import Membership, Organization, StageChange
 
-from .conftest import SMALL, write_folder
+from .conftest import LINK_BASE, SMALL, write_folder
 
 ORGS = [
     ["ref", "name", "place_code", "kind", "stage", "founded_on", "dissolved_on"],
@@ -86,7 +86,7 @@ def learn_state() -> dict[str, list[tuple]]:
 
 
 def folder(tmp_path: Path, name: str = "learn", **changes: list[list[str]]) -> Path:
-    files = {**SMALL, **LEARN}
+    files = {**SMALL, **LINK_BASE, **LEARN}
     files.update({f"{k}.csv": v for k, v in changes.items()})
     return write_folder(tmp_path / name, files)
 
@@ -226,7 +226,7 @@ def test_export_round_trip(tmp_path: Path) -> None:
     }  # fmt: skip
     lines = (out / "activities.csv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == ",".join(ACTIVITIES[0])
-    assert lines[3] == "A3,330102001002,volunteer_event,垃圾分类宣传,2025-04-01T09:00:00+08:00,O2,"
+    assert lines[3] == "A3,330102001002,volunteer_event,垃圾分类宣传,2025-04-01T09:00:00+08:00,O2,RES1;RES2"
     assert (out / "attendance.csv").read_text(encoding="utf-8").splitlines()[4] == "A3,R3,present,2.5"
     assert (out / "organizations.csv").read_text(encoding="utf-8").splitlines() == [",".join(r) for r in ORGS]
 
@@ -320,7 +320,12 @@ def test_seed_demo_twice_is_idempotent_for_learning(tmp_path: Path) -> None:
     assert Teacher.objects.filter(user__phone="13900000005").exists()
     # Every imported course session belongs to a course; the upcoming ones start around now.
     assert not Activity.objects.filter(kind="course_session", course_session__isnull=True).exists()
-    upcoming = Activity.objects.filter(ref__startswith="DEMO-").order_by("starts_at")
+    # (DEMO-L-… are the bank's upcoming lectures of the link demo, sessions of the bank's own course.)
+    upcoming = (
+        Activity.objects.filter(ref__startswith="DEMO-", kind="course_session")
+        .exclude(ref__startswith="DEMO-L-")
+        .order_by("starts_at")
+    )
     assert upcoming.count() == 3
     now = timezone.now()
     assert upcoming[0].starts_at.date() <= timezone.localdate() and upcoming[2].starts_at > now

@@ -33,7 +33,10 @@ def test_staff_api_permission_table(make_client, tree, orgs, role, key, allowed)
     assert detail.status_code == (200 if allowed else 404)
     members = client.get(f"{API}/organizations/{o.pk}/members")
     assert members.status_code == (200 if allowed else 404)
-    change = client.post_json(f"{API}/organizations/{o.pk}/stage-changes", {"to_stage": "incubating"})
+    change = client.post_json(
+        f"{API}/organizations/{o.pk}/stage-changes",
+        {"to_stage": "incubating", "reason": "入驻孵化基地", "evidence": "孵化协议"},
+    )
     assert change.status_code == (201 if allowed else 404)
     assert StageChange.objects.filter(organization=o, to_stage="incubating").exists() is allowed
     created = client.post_json(
@@ -60,7 +63,9 @@ def test_resident_api_permission_table(make_client, tree, orgs, key):
     assert Membership.objects.filter(organization=o, resident=r).exists() is near
     members = client.get(f"{API}/organizations/{o.pk}/members")
     assert members.status_code == (403 if near else 404), "a member is not the leader: no member list"
-    stage = client.post_json(f"{API}/organizations/{o.pk}/stage-changes", {"to_stage": "incubating"})
+    stage = client.post_json(
+        f"{API}/organizations/{o.pk}/stage-changes", {"to_stage": "incubating", "reason": "r", "evidence": "e"}
+    )
     assert stage.status_code == (403 if near else 404)
 
 
@@ -136,10 +141,13 @@ def test_create_bad_input(make_client, tree, payload, field):
 def test_stage_change_bad_input(make_client, tree):
     o = org(tree.comm_a1)
     client = make_client(factories.staff(Role.COMMUNITY_WORKER, tree.comm_a1))
-    same = client.post_json(f"{API}/organizations/{o.pk}/stage-changes", {"to_stage": "grassroots"})
+    same = client.post_json(
+        f"{API}/organizations/{o.pk}/stage-changes", {"to_stage": "grassroots", "reason": "r", "evidence": "e"}
+    )
     assert same.status_code == 400 and error_of(same)["fields"] == {"to_stage": ["与当前阶段相同"]}
     bad = client.post_json(f"{API}/organizations/{o.pk}/stage-changes", {"to_stage": "x", "changed_on": "2025-13-01"})
-    assert bad.status_code == 422 and set(error_of(bad)["fields"]) == {"to_stage", "changed_on"}
+    assert bad.status_code == 422
+    assert set(error_of(bad)["fields"]) == {"to_stage", "changed_on", "reason", "evidence"}
     assert StageChange.objects.filter(organization=o).count() == 1
     history = client.get(f"{API}/organizations/{o.pk}/stage-changes").json()
     assert [(h["from_stage"], h["to_stage"]) for h in history] == [(None, "grassroots")]

@@ -47,7 +47,8 @@ def test_staff_pages_permission_table(client, tree, orgs, role, key, allowed):
         assert (o.name in listing.content.decode()) is allowed
     assert client.get(reverse("organization_detail", args=[o.pk])).status_code == (200 if allowed else 404)
     response = client.post(
-        reverse("organization_stage", args=[o.pk]), {"to_stage": "incubating", "changed_on": "2030-01-01"}
+        reverse("organization_stage", args=[o.pk]),
+        {"to_stage": "incubating", "changed_on": o.founded_on.isoformat(), "reason": "入驻孵化", "evidence": "协议"},
     )
     assert response.status_code == (302 if allowed else 404)
     assert StageChange.objects.filter(organization=o, to_stage="incubating").exists() is allowed
@@ -129,9 +130,21 @@ def test_bad_input_shows_chinese_field_errors_and_writes_nothing(client, tree):
     assert "名称：这个字段是必填项。" in body and "成立日期：" in body
     assert Organization.objects.count() == 1
     same = client.post(
-        reverse("organization_stage", args=[o.pk]), {"to_stage": "grassroots", "changed_on": "2030-01-01"}
+        reverse("organization_stage", args=[o.pk]),
+        {"to_stage": "grassroots", "changed_on": "2030-01-01", "reason": "r", "evidence": "e"},
     )
     assert same.status_code == 400 and "调整为：与当前阶段相同" in same.content.decode()
+    # A decision needs its reason and evidence; it takes effect no later than today.
+    bare = client.post(
+        reverse("organization_stage", args=[o.pk]), {"to_stage": "incubating", "changed_on": "2030-01-01"}
+    )
+    text = bare.content.decode()
+    assert bare.status_code == 400 and "理由：这个字段是必填项。" in text and "依据：这个字段是必填项。" in text
+    future = client.post(
+        reverse("organization_stage", args=[o.pk]),
+        {"to_stage": "incubating", "changed_on": "2030-01-01", "reason": "入驻孵化", "evidence": "协议"},
+    )
+    assert future.status_code == 400 and "生效日期：不能晚于今天" in future.content.decode()
     meeting = client.post(
         reverse("organization_meeting_new", args=[o.pk]),
         {"title": "", "starts_at": "2026-03-04T14:00", "ends_at": "2026-03-04T10:00"},

@@ -1,6 +1,7 @@
 """``manage.py seed_demo [--seed N]``: write the demo interchange files into var/demo/, import them, create the demo
 logins, then the courses of the imported sessions and a few upcoming sessions (``demo_learning``), the deliberation
-cases (``demo_deliberation``) and the link records the files do not carry (``demo_link``). Running it again
+cases (``demo_deliberation``) and the link records the files do not carry (``demo_link``) the station's growth and a selection year (``demo_cultivate``) and the little bees volunteer team
+(``demo_volunteering``). Running it again
 changes nothing (on another day it adds that day's upcoming sessions)."""
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from django.utils import timezone
 
 from config import env
 from gongzhi.interchange.demo import DEFAULT_RESIDENTS, DEFAULT_SEED, generate_demo
-from gongzhi.interchange.demo_accounts import demo_accounts_ensure
+from gongzhi.interchange.demo_accounts import DEMO_PASSWORD, demo_accounts_ensure
+from gongzhi.interchange.demo_cultivate import demo_cultivate_ensure
 from gongzhi.interchange.demo_deliberation import demo_deliberation_ensure
 from gongzhi.interchange.demo_learning import demo_learning_ensure
 from gongzhi.interchange.demo_link import demo_link_ensure
+from gongzhi.interchange.demo_volunteering import demo_volunteering_ensure
 from gongzhi.interchange.importer import ImportFailed, import_data
 from gongzhi.interchange.progress import tqdm_bars
 
@@ -77,6 +80,25 @@ class Command(BaseCommand):
         for note in link.notes:
             self.stdout.write(note)
         logins = [*logins, *link.logins]
+        cultivate = demo_cultivate_ensure()
+        self.stdout.write(
+            f"培育：新增组织 {cultivate.organizations} 个、阶段变更 {cultivate.stage_changes} 次、准入核查 "
+            f"{cultivate.admission_checks} 项、扶持记录 {cultivate.support_records} 条、供给清单 {cultivate.supply_items} 项，"
+            f"评估方案 {cultivate.schemes} 个、评选 {cultivate.rounds} 轮（参评 {cultivate.entries}，评分 {cultivate.scores}）"
+            f"  (organisations {cultivate.organizations}, stage changes {cultivate.stage_changes}, admission checks "
+            f"{cultivate.admission_checks}, support {cultivate.support_records}, supply {cultivate.supply_items}, schemes "
+            f"{cultivate.schemes}, rounds {cultivate.rounds}, entries {cultivate.entries}, scores {cultivate.scores})"
+        )
+        for note in cultivate.notes:
+            self.stdout.write(note)
+        vol = demo_volunteering_ensure()
+        self.stdout.write(
+            f"志愿服务：新增活动 {vol.events} 场，报名 {vol.signups} 人次，时长记录 {vol.entries} 条（已确认 {vol.confirmed}，"
+            f"待确认 {vol.pending}，冲正 {vol.reversals}）  (volunteer events {vol.events}, sign-ups {vol.signups}, "
+            f"hours entries {vol.entries}: confirmed {vol.confirmed}, pending {vol.pending}, reversals {vol.reversals})"
+        )
+        for note in vol.notes:
+            self.stdout.write(note)
         for activity in learning.upcoming:
             start = timezone.localtime(activity.starts_at)
             self.stdout.write(f"即将开课 upcoming: {start:%Y-%m-%d %H:%M} {activity.title}（{activity.ref}）")
@@ -87,6 +109,7 @@ class Command(BaseCommand):
             (x.phone, x.password, f"{x.role_label} / {x.role_english}", f"{x.place_name} {x.place_code}")
             for x in logins
         ]
+        table += [(phone, DEMO_PASSWORD, what, "上城区 330102000000") for phone, what in cultivate.logins]
         widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
         for row in table:
             self.stdout.write("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)))
