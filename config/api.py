@@ -33,6 +33,9 @@ from gongzhi.activities.volunteering.api import router as volunteering_router
 from gongzhi.core.errors import DomainError
 from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
+from gongzhi.learning.credentials.api import router as credentials_router
+from gongzhi.learning.stars.api import router as stars_router
+from gongzhi.learning.testing.api import router as testing_router
 from gongzhi.organizations.api import router as organizations_router
 from gongzhi.organizations.cultivation.api import router as cultivation_router
 from gongzhi.people.api import AUTH
@@ -226,6 +229,9 @@ api.add_router("", cultivation_router)
 api.add_router("", resources_router)
 api.add_router("", fulfilment_router)
 api.add_router("", volunteering_router)
+api.add_router("", testing_router)
+api.add_router("", credentials_router)
+api.add_router("", stars_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.
 tail = Router(auth=None)

@@ -107,6 +107,25 @@ SESSION_COOKIE_AGE = 60 * 60 * 12
 # Personal data: Fernet key for encryption at rest; the keyed hash for look-ups is derived from it.
 DATA_ENCRYPTION_KEY = env.data_encryption_key(required=False)
 
+# Certificates (PDF) need a font with CJK glyphs, embedded in each PDF: CJK_FONT_PATH (a .ttf/.otf/.ttc) or the
+# first of these that exists (Debian/Ubuntu: apt-get install fonts-noto-cjk; .ci/run installs it).
+CJK_FONT_PATHS = [
+    path
+    for path in (
+        env.get("CJK_FONT_PATH") or "",
+        "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+        "/usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/System/Library/Fonts/PingFang.ttc",
+        "C:/Windows/Fonts/msyh.ttc",
+    )
+    if path
+]
+# The public address of the site (for verification links and QR codes in certificates and Open Badges credentials);
+# the request's own host is used when empty.
+SITE_URL = env.get("SITE_URL") or ""
+
 # One-time login codes go through a pluggable sender; the default writes them to the log.
 SMS_SENDER = env.get("SMS_SENDER", "gongzhi.people.sms.LogSender")
 OTP_TTL_SECONDS = 300

@@ -86,3 +86,8 @@ rules.add_perm("learning.view_coursesession", covers_as_staff | is_course_teache
 rules.add_perm("learning.view_enrolment", covers_as_staff | is_course_teacher)
 rules.add_perm("learning.view_pointsrule", is_staff_user)
 rules.add_perm("learning.reverse_pointsentry", covers_as_staff)
+
+# The credentials parts declare their own permissions; importing them here registers them with django-rules.
+from .credentials import rules as _credentials_rules  # noqa: E402, F401
+from .stars import rules as _stars_rules  # noqa: E402, F401
+from .testing import rules as _testing_rules  # noqa: E402, F401

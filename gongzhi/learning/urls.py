@@ -1,6 +1,9 @@
 from django.urls import path
 
 from . import views
+from .credentials import views as credentials_views
+from .stars import views as stars_views
+from .testing import views as testing_views
 
 urlpatterns = [
     path("staff/courses/", views.course_list, name="course_list"),
@@ -15,4 +18,7 @@ urlpatterns = [
     path("learn/courses/<uuid:course_id>/cancel/", views.learn_cancel, name="learn_cancel"),
     path("learn/schedule/", views.my_schedule, name="my_schedule"),
     path("me/points/", views.my_points, name="my_points"),
+    *testing_views.urlpatterns,
+    *credentials_views.urlpatterns,
+    *stars_views.urlpatterns,
 ]

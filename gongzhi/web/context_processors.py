@@ -40,7 +40,10 @@ def navigation(request):
         if place and user.has_perm("core.view_auditevent", place):
             items.append({"url": reverse("audit_list"), "label": _("审计日志"), "key": "audit_list"})
     for app_nav in (organizations_nav, resources_nav, activities_nav, learning_nav, deliberation_nav):
-        items.extend(app_nav.nav_items(request, user))
+        group = app_nav.nav_items(request, user)
+        if group and items:
+            group[0] = {**group[0], "group_start": True}  # a thin divider between one app's entries and the next
+        items.extend(group)
     if access.has_resident_profile(user):
         items.append({"url": reverse("resident_home"), "label": _("我的"), "key": "resident_home"})
     return {
