@@ -34,6 +34,7 @@ from gongzhi.core.errors import DomainError
 from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
 from gongzhi.learning.credentials.api import router as credentials_router
+from gongzhi.learning.credentials.programme_api import router as programmes_router
 from gongzhi.learning.stars.api import router as stars_router
 from gongzhi.learning.testing.api import router as testing_router
 from gongzhi.organizations.api import router as organizations_router
@@ -231,6 +232,7 @@ api.add_router("", fulfilment_router)
 api.add_router("", volunteering_router)
 api.add_router("", testing_router)
 api.add_router("", credentials_router)
+api.add_router("", programmes_router)
 api.add_router("", stars_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.

@@ -16,6 +16,7 @@ from django.utils import timezone
 from config import env
 from gongzhi.interchange.demo import DEFAULT_RESIDENTS, DEFAULT_SEED, generate_demo
 from gongzhi.interchange.demo_accounts import DEMO_PASSWORD, demo_accounts_ensure
+from gongzhi.interchange.demo_credentials import demo_credentials_ensure
 from gongzhi.interchange.demo_cultivate import demo_cultivate_ensure
 from gongzhi.interchange.demo_deliberation import demo_deliberation_ensure
 from gongzhi.interchange.demo_learning import demo_learning_ensure
@@ -98,6 +99,17 @@ class Command(BaseCommand):
             f"hours entries {vol.entries}: confirmed {vol.confirmed}, pending {vol.pending}, reversals {vol.reversals})"
         )
         for note in vol.notes:
+            self.stdout.write(note)
+        creds = demo_credentials_ensure()  # after learning (the series) and volunteering (the hours)
+        held = "、".join(f"{rank} 星 {n} 张" for rank, n in sorted(creds.holders.items())) or "—"
+        self.stdout.write(
+            f"学习认证：新增题库 {creds.banks} 个、题目 {creds.questions} 道、测试 {creds.tests} 个、作答 {creds.attempts} 次，"
+            f"认证级别 {creds.levels} 个，证书 {creds.certificates} 张（撤销 {creds.revoked}；有效：{held}）；星级评定：评分 "
+            f"{creds.assessments} 条，评定 {creds.ratings} 人  (banks {creds.banks}, questions {creds.questions}, tests "
+            f"{creds.tests}, attempts {creds.attempts}, levels {creds.levels}, certificates {creds.certificates}, revoked "
+            f"{creds.revoked}, star assessments {creds.assessments}, star ratings {creds.ratings})"
+        )
+        for note in creds.notes:
             self.stdout.write(note)
         for activity in learning.upcoming:
             start = timezone.localtime(activity.starts_at)
