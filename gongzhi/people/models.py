@@ -246,6 +246,25 @@ class RoleGrant(BaseModel):
             )
 
 
+class LoginFailure(models.Model):
+    """A failed password login (phone as typed, normalised when possible; the client's address). Used only to slow
+    down guessing (``gongzhi.people.services.login_throttle_check``); cleared for the phone on a successful login."""
+
+    id = models.BigAutoField(primary_key=True)
+    phone = models.CharField(max_length=20)
+    ip = models.CharField(max_length=45, blank=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["phone", "at"], name="login_failure_phone"),
+            models.Index(fields=["ip", "at"], name="login_failure_ip"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phone} @ {self.at:%Y-%m-%d %H:%M}"
+
+
 class OneTimeCode(BaseModel):
     """A short-lived login code sent by SMS. Only its hash is kept."""
 

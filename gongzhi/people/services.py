@@ -22,7 +22,7 @@ from gongzhi.core.errors import Conflict, DomainError, NotFound, invalid
 from gongzhi.places.models import Place
 
 from . import protection
-from .models import ApiToken, Consent, OneTimeCode, Resident, RoleGrant, User
+from .models import ApiToken, Consent, LoginFailure, OneTimeCode, Resident, RoleGrant, User
 from .sms import get_sender
 
 RESIDENT_FIELDS = (
@@ -282,6 +282,47 @@ def consent_withdraw(*, resident: Resident, purpose: str, actor: Any = None) -> 
 
 def _code_hash(phone: str, code: str) -> str:
     return hashlib.sha256(f"{settings.SECRET_KEY}:{phone}:{code}".encode()).hexdigest()
+
+
+# Password logins: after this many failures for one phone (or many more from one address) within the window, further
+# attempts are refused without checking the password until the window has passed; SMS-code login stays open.
+LOGIN_FAILURES_PER_PHONE = 5
+LOGIN_FAILURES_PER_IP = 30
+LOGIN_FAILURE_WINDOW = datetime.timedelta(minutes=15)
+
+
+def _login_phone_key(phone: str) -> str:
+    try:
+        return protection.normalise_mobile(phone)
+    except protection.PersonalDataError:
+        return (phone or "").strip()[:20]
+
+
+def login_throttle_check(*, phone: str, ip: str = "") -> None:
+    """Raise ``DomainError(code="rate_limited")`` when this phone or this address has failed too often lately."""
+    since = timezone.now() - LOGIN_FAILURE_WINDOW
+    key = _login_phone_key(phone)
+    recent = LoginFailure.objects.filter(at__gte=since)
+    if key and recent.filter(phone=key).count() >= LOGIN_FAILURES_PER_PHONE:
+        raise DomainError(
+            _("登录失败次数过多，请 15 分钟后再试，或使用短信验证码登录"),
+            fields={"username": [_("请稍后再试")]},
+            code="rate_limited",
+        )
+    if ip and recent.filter(ip=ip).count() >= LOGIN_FAILURES_PER_IP:
+        raise DomainError(
+            _("此网络登录失败次数过多，请 15 分钟后再试"), fields={"username": [_("请稍后再试")]}, code="rate_limited"
+        )
+
+
+def login_failure_record(*, phone: str, ip: str = "") -> None:
+    LoginFailure.objects.create(phone=_login_phone_key(phone), ip=ip[:45], at=timezone.now())
+    # Keep the table small: failures older than a day serve no purpose.
+    LoginFailure.objects.filter(at__lt=timezone.now() - datetime.timedelta(days=1)).delete()
+
+
+def login_success_record(*, phone: str) -> None:
+    LoginFailure.objects.filter(phone=_login_phone_key(phone)).delete()
 
 
 def otp_send(*, phone: str, purpose: str = "login") -> None:

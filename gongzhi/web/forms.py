@@ -7,7 +7,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from gongzhi.core.errors import DomainError
 from gongzhi.people import protection
+from gongzhi.people import services as people_services
 from gongzhi.people.models import Gender, Household, Role
 
 
@@ -36,6 +38,24 @@ class PhoneLoginForm(AuthenticationForm):
         "invalid_login": _("手机号或密码不正确。"),
         "inactive": _("该账号已停用。"),
     }
+
+    def clean(self):
+        """Refuse without checking the password after too many recent failures (per phone and per address); record
+        each failure, and clear the phone's failures on success."""
+        phone = self.cleaned_data.get("username") or str(self.data.get("username", ""))
+        ip = str(self.request.META.get("REMOTE_ADDR", "")) if self.request is not None else ""
+        try:
+            people_services.login_throttle_check(phone=phone, ip=ip)
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code="rate_limited") from exc
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError as exc:
+            if exc.code == "invalid_login":
+                people_services.login_failure_record(phone=phone, ip=ip)
+            raise
+        people_services.login_success_record(phone=phone)
+        return cleaned
 
 
 class CodeRequestForm(forms.Form):
