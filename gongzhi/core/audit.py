@@ -7,6 +7,12 @@ from typing import Any
 from .models import AuditEvent
 
 
+def acting_user(actor: Any) -> Any:
+    """The user behind an actor, or None for the system (commands, imports, the demo) and anonymous requests — what
+    services store in ``created_by``/``recorded_by`` fields and the audit log."""
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
 def audit_record(
     *,
     actor: Any,
@@ -17,9 +23,8 @@ def audit_record(
     summary: str = "",
     changes: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    user = actor if getattr(actor, "is_authenticated", False) else None
     return AuditEvent.objects.create(
-        actor=user,
+        actor=acting_user(actor),
         action=action,
         target_type=target_type,
         target_id=str(target_id),

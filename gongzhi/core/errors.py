@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 
 
@@ -45,3 +47,11 @@ def invalid(exc: ValidationError) -> DomainError:
     from django.utils.translation import gettext as _
 
     return DomainError(_("提交的信息有误，请检查标红的字段"), fields=fields_from_validation_error(exc))
+
+
+def full_clean_or_invalid(obj: Any, **kwargs: Any) -> None:
+    """``obj.full_clean(**kwargs)``, its ValidationError turned into the one DomainError shape (``invalid``)."""
+    try:
+        obj.full_clean(**kwargs)
+    except ValidationError as exc:
+        raise invalid(exc) from exc

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, invalid
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
@@ -52,10 +52,6 @@ def _save_new_organization(organization: Organization) -> None:
 
 def _locked(organization: Organization) -> Organization:
     return Organization.objects.select_for_update().select_related("place").get(pk=organization.pk)
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 # --- organisations ----------------------------------------------------------------------------------------------
@@ -95,7 +91,7 @@ def organization_create(
         to_stage=organization.stage,
         changed_on=founded,
         reason=_("成立"),
-        decided_by=_user_of(actor),
+        decided_by=acting_user(actor),
     )
     audit_record(
         actor=actor,
@@ -164,7 +160,7 @@ def organization_review(*, actor: Any, organization: Organization, approve: bool
             to_stage=organization.stage,
             changed_on=today,
             reason=_("审核通过，成立"),
-            decided_by=_user_of(actor),
+            decided_by=acting_user(actor),
         )
         proposer = organization.proposed_by
         if proposer is not None and proposer.left_on is None:
@@ -259,7 +255,7 @@ def organization_stage_change(
         changed_on=changed_on,
         reason=reason,
         evidence=evidence,
-        decided_by=_user_of(actor),
+        decided_by=acting_user(actor),
     )
     try:
         change.full_clean()

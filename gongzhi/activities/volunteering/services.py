@@ -36,7 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, PermissionDenied
 from gongzhi.organizations.models import Membership, Organization, OrganizationKind, OrganizationStatus
 from gongzhi.people.models import Resident
@@ -56,10 +56,6 @@ from ..services import activity_create, attendance_record, insert_new_row
 
 MAX_HOURS = Decimal(24)
 CENT = Decimal("0.01")
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _local_date(moment: datetime.datetime) -> datetime.date:
@@ -308,7 +304,7 @@ def _insert_original(
             served_on=served_on,
             hours=hours,
             note=note,
-            recorded_by=_user_of(actor),
+            recorded_by=acting_user(actor),
         )
         if insert_new_row(entry):  # vhours_once_per_event decides
             return entry, True
@@ -347,7 +343,7 @@ def _insert_original(
         served_on=served_on,
         hours=hours,
         note=note,
-        recorded_by=_user_of(actor),
+        recorded_by=acting_user(actor),
     )
     return entry, True
 
@@ -612,7 +608,7 @@ def volunteer_hours_confirm(
     if net <= 0:
         message = _("该记录已撤销，不能确认")
         raise DomainError(message, fields={"entry": [message]}, code="cancelled")
-    user = _user_of(actor)
+    user = acting_user(actor)
     locked.confirmed_by, locked.confirmed_at = user, now
     locked.save(update_fields=["confirmed_by", "confirmed_at", "updated_at"])
     if reversal is not None:  # a correction made while pending takes effect with the entry
@@ -669,7 +665,7 @@ def volunteer_hours_reverse(
     if confirmed and _is_own(actor, locked.resident):
         message = _("不能更正自己已确认的志愿服务时长：请由服务队的其他负责人或工作人员处理")
         raise PermissionDenied(message, fields={"entry": [message]}, code="self_confirm")
-    user = _user_of(actor)
+    user = acting_user(actor)
     reversal = VolunteerHours(
         resident=locked.resident,
         organization=locked.organization,

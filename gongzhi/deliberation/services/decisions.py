@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.activities.models import Activity, ActivityKind, Attendance, AttendanceStatus
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, NotFound, PermissionDenied, invalid
 from gongzhi.organizations.models import Membership, Organization
 from gongzhi.people.models import Resident
@@ -49,10 +49,6 @@ from ..models import (
 
 ONLINE = "online"
 PAPER = "paper"
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _fail(field_name: str, message: str, *, code: str = "invalid", cls: type[DomainError] = DomainError) -> DomainError:
@@ -305,13 +301,13 @@ def paper_votes_enter(
             try:
                 with transaction.atomic():
                     tally = PaperTally.objects.create(
-                        ballot=ballot, proposal=proposal, meeting=meeting, count=count, entered_by=_user_of(actor)
+                        ballot=ballot, proposal=proposal, meeting=meeting, count=count, entered_by=acting_user(actor)
                     )
             except IntegrityError:
                 tally = PaperTally.objects.select_for_update().get(ballot=ballot, proposal=proposal, meeting=meeting)
         if tally.count != count:
             tally.count = count
-            tally.entered_by = _user_of(actor)
+            tally.entered_by = acting_user(actor)
             tally.save(update_fields=["count", "entered_by", "updated_at"])
         tallies.append(tally)
     audit_record(
@@ -669,7 +665,7 @@ def progress_post(*, actor: Any, issue: Issue, body: str, milestone: Milestone |
         raise _fail("issue", _("只有已决策或落实中的议题才能发布进展"), code="not_decided")
     if milestone is not None and milestone.issue_id != issue.pk:
         raise _fail("milestone", _("只能选择本议题的节点"))
-    update = ProgressUpdate(issue=issue, milestone=milestone, body=(body or "").strip(), posted_by=_user_of(actor))
+    update = ProgressUpdate(issue=issue, milestone=milestone, body=(body or "").strip(), posted_by=acting_user(actor))
     try:
         update.full_clean()
     except ValidationError as exc:

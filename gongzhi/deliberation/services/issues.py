@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from gongzhi.activities.models import Activity, ActivityKind
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, invalid
 from gongzhi.learning.models import Course, Teacher
 from gongzhi.organizations.models import Organization
@@ -61,10 +61,6 @@ SESSION_KINDS = (ActivityKind.DELIBERATION_MEETING, ActivityKind.COURSE_SESSION)
 
 def _bad(field: str, message: str) -> DomainError:
     return DomainError(_("提交的信息有误，请检查标红的字段"), fields={field: [message]})
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _locked(issue: Issue) -> Issue:
@@ -139,7 +135,7 @@ def photo_check(file: Any, field: str = "photo") -> str:
 def _photo_save(*, issue: Issue, file: Any, user: Any) -> IssuePhoto:
     kind = photo_check(file)
     file.name = f"{secrets.token_hex(8)}{EXTENSIONS[kind][0]}"
-    return IssuePhoto.objects.create(issue=issue, image=file, uploaded_by=_user_of(user))
+    return IssuePhoto.objects.create(issue=issue, image=file, uploaded_by=acting_user(user))
 
 
 @transaction.atomic
@@ -204,7 +200,7 @@ def issue_raise(
         description=(description or "").strip(),
         category=category,
         raised_by=resident,
-        raised_by_user=_user_of(actor),
+        raised_by_user=acting_user(actor),
         raised_on=raised_on or today,
         status=IssueStatus.OPEN,
     )
@@ -218,7 +214,7 @@ def issue_raise(
     except IntegrityError as exc:
         raise Conflict(_("编号重复：该议题已存在"), fields={"ref": [_("编号已存在")]}, code="duplicate_ref") from exc
     IssueStatusChange.objects.create(
-        issue=issue, from_status="", to_status=IssueStatus.OPEN, changed_by=_user_of(actor), reason=_("提出议题")
+        issue=issue, from_status="", to_status=IssueStatus.OPEN, changed_by=acting_user(actor), reason=_("提出议题")
     )
     if resident is not None:
         _action(issue, resident, IssueActionKind.RAISE)
@@ -272,7 +268,7 @@ def issue_transition(
         changed.append("rejected_reason")
     issue.save(update_fields=changed)
     IssueStatusChange.objects.create(
-        issue=issue, from_status=current, to_status=target, changed_by=_user_of(actor), reason=reason
+        issue=issue, from_status=current, to_status=target, changed_by=acting_user(actor), reason=reason
     )
     audit_record(
         actor=actor,
@@ -438,7 +434,7 @@ def comment_post(*, user: Any, issue: Issue, body: str) -> Comment:
         raise PermissionDenied(_("只有本社区居民可以参与讨论"))
     issue = Issue.objects.select_for_update(of=("self",)).get(pk=issue.pk)
     _not_finished(issue)
-    comment = Comment.objects.create(issue=issue, author=resident, author_user=_user_of(user), body=body)
+    comment = Comment.objects.create(issue=issue, author=resident, author_user=acting_user(user), body=body)
     if resident is not None:
         _action(issue, resident, IssueActionKind.COMMENT)
     else:
@@ -467,7 +463,7 @@ def comment_hide(*, actor: Any, comment: Comment, reason: str) -> Comment:
     now = timezone.now()
     comment.hidden_at = now
     comment.hidden_reason = reason
-    comment.hidden_by = _user_of(actor)
+    comment.hidden_by = acting_user(actor)
     comment.save(update_fields=["hidden_at", "hidden_reason", "hidden_by", "updated_at"])
     CommentReport.objects.filter(comment=comment, resolved_at__isnull=True).update(resolved_at=now, updated_at=now)
     audit_record(

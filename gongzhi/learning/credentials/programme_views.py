@@ -64,6 +64,17 @@ def _series_choices(programme_place_code: str) -> list[Any]:
     return list(Series.objects.filter(services.place_scope_q(programme_place_code)).order_by("place_id", "name")[:500])
 
 
+def _programme_fields(form: ProgrammeForm) -> dict[str, Any]:
+    """The service arguments of a valid programme form (shared by programme_new and programme_edit)."""
+    data = form.cleaned_data
+    return {
+        "name": data["name"],
+        "description": data["description"],
+        "series": form.chosen_series(),
+        "validity_months": data["validity_months"],
+    }
+
+
 # --- staff: programmes ------------------------------------------------------------------------------------------
 
 
@@ -96,15 +107,11 @@ def programme_new(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = ProgrammeForm(request.POST or None, series=_series_choices(place.code))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             programme = services.programme_create(
                 actor=request.user,
                 place=place,
-                name=data["name"],
-                description=data["description"],
-                series=form.chosen_series(),
-                validity_months=data["validity_months"],
+                **_programme_fields(form),
             )
         except DomainError as exc:
             apply_errors(form, exc)
@@ -130,15 +137,11 @@ def programme_edit(request: HttpRequest, programme_id: Any) -> HttpResponse:
     }
     form = ProgrammeForm(request.POST or None, initial=initial, series=_series_choices(programme.place_id))
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
             services.programme_update(
                 actor=request.user,
                 programme=programme,
-                name=data["name"],
-                description=data["description"],
-                series=form.chosen_series(),
-                validity_months=data["validity_months"],
+                **_programme_fields(form),
             )
         except DomainError as exc:
             apply_errors(form, exc)

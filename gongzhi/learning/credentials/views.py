@@ -503,15 +503,16 @@ def _staff_certificate(request: HttpRequest, certificate_id: Any) -> Certificate
     return certificate
 
 
-@login_required
-def certificate_detail(request: HttpRequest, certificate_id: Any) -> HttpResponse:
-    certificate = _staff_certificate(request, certificate_id)
+def _staff_detail_page(
+    request: HttpRequest,
+    certificate: Certificate,
+    *,
+    successor: Certificate | None,
+    errors: dict[str, list[str]] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The staff page of one certificate (also re-shown, with the errors, when a revocation fails)."""
     state = certificate_state(certificate)
-    successor = (
-        Certificate.objects.filter(renewed_from=certificate).only("id", "code").first()
-        if certificate.status == CertificateStatus.SUPERSEDED
-        else None
-    )
     return render(
         request,
         "learning/credentials/certificates/staff_detail.html",
@@ -522,9 +523,21 @@ def certificate_detail(request: HttpRequest, certificate_id: Any) -> HttpRespons
             "code_display": code_display(certificate.code),
             "successor": successor,
             "reason": request.POST.get("reason", ""),
-            "errors": {},
+            "errors": errors or {},
         },
+        status=status,
     )
+
+
+@login_required
+def certificate_detail(request: HttpRequest, certificate_id: Any) -> HttpResponse:
+    certificate = _staff_certificate(request, certificate_id)
+    successor = (
+        Certificate.objects.filter(renewed_from=certificate).only("id", "code").first()
+        if certificate.status == CertificateStatus.SUPERSEDED
+        else None
+    )
+    return _staff_detail_page(request, certificate, successor=successor)
 
 
 @login_required
@@ -534,21 +547,7 @@ def revoke(request: HttpRequest, certificate_id: Any) -> HttpResponse:
     try:
         certificate_revoke(actor=request.user, certificate=certificate, reason=request.POST.get("reason", ""))
     except DomainError as exc:
-        state = certificate_state(certificate)
-        return render(
-            request,
-            "learning/credentials/certificates/staff_detail.html",
-            {
-                "c": certificate,
-                "state": state,
-                "state_label": STATUS_LABELS[state],
-                "code_display": code_display(certificate.code),
-                "successor": None,
-                "reason": request.POST.get("reason", ""),
-                "errors": _form_errors(exc),
-            },
-            status=400,
-        )
+        return _staff_detail_page(request, certificate, successor=None, errors=_form_errors(exc), status=400)
     messages.success(request, _("已撤销证书 %(code)s") % {"code": code_display(certificate.code)})
     return redirect("certificate_detail", certificate_id=certificate.pk)
 

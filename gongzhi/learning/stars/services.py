@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, invalid
+from gongzhi.core.audit import acting_user, audit_record
+from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, full_clean_or_invalid
 from gongzhi.organizations.models import Organization
 from gongzhi.people import access
 from gongzhi.people.models import Resident
@@ -46,19 +45,8 @@ def _bad(fields: dict[str, list[str]], message: str | None = None) -> DomainErro
     return DomainError(message or _(BAD_INPUT), fields=fields)
 
 
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _text(value: str | None) -> str:
     return (value or "").strip()
-
-
-def _full_clean(obj: Any, **kwargs: Any) -> None:
-    try:
-        obj.full_clean(**kwargs)
-    except ValidationError as exc:
-        raise invalid(exc) from exc
 
 
 def _locked(standard: StarStandard) -> StarStandard:
@@ -128,9 +116,9 @@ def star_standard_create(
         organization_ref=organization_ref,
         criteria=stored_criteria,
         thresholds=stored_thresholds,
-        created_by=_user_of(actor),
+        created_by=acting_user(actor),
     )
-    _full_clean(standard, validate_unique=False, validate_constraints=False)
+    full_clean_or_invalid(standard, validate_unique=False, validate_constraints=False)
     try:
         with transaction.atomic():
             standard.save(force_insert=True)
@@ -517,7 +505,7 @@ def star_rating_review(
     previous = (rating.status, rating.final_stars)
     rating.final_stars, rating.review_note = final, note
     rating.status = StarRatingStatus.APPROVED
-    rating.reviewed_by, rating.reviewed_at = _user_of(actor), now or timezone.now()
+    rating.reviewed_by, rating.reviewed_at = acting_user(actor), now or timezone.now()
     rating.save(update_fields=["final_stars", "review_note", "status", "reviewed_by", "reviewed_at", "updated_at"])
     audit_record(
         actor=actor,
@@ -553,7 +541,7 @@ def star_ratings_approve_all(*, actor: Any, standard: StarStandard, now: datetim
     count = StarRating.objects.filter(pk__in=ids, status=StarRatingStatus.PROPOSED).update(
         final_stars=F("proposed_stars"),
         status=StarRatingStatus.APPROVED,
-        reviewed_by=_user_of(actor),
+        reviewed_by=acting_user(actor),
         reviewed_at=moment,
         updated_at=moment,
     )

@@ -149,6 +149,18 @@ def _question_errors(form: Any, exc: DomainError) -> None:
     apply_errors(form, exc)
 
 
+def _question_fields(form: Any) -> dict[str, Any]:
+    """The service arguments of a valid question form (shared by question_new and question_edit)."""
+    data = form.cleaned_data
+    return {
+        "kind": data["kind"],
+        "text": data["text"],
+        "choices": form.cleaned_choices(),
+        "answer": form.cleaned_answer(),
+        "explanation": data["explanation"],
+    }
+
+
 @login_required
 def question_new(request: HttpRequest, bank_id: Any) -> HttpResponse:
     bank = _bank_to_manage(request, bank_id)
@@ -156,15 +168,7 @@ def question_new(request: HttpRequest, bank_id: Any) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.question_create(
-                actor=request.user,
-                bank=bank,
-                kind=data["kind"],
-                text=data["text"],
-                choices=form.cleaned_choices(),
-                answer=form.cleaned_answer(),
-                explanation=data["explanation"],
-            )
+            services.question_create(actor=request.user, bank=bank, **_question_fields(form))
         except DomainError as exc:
             _question_errors(form, exc)
         else:
@@ -181,17 +185,8 @@ def question_edit(request: HttpRequest, question_id: Any) -> HttpResponse:
     form = forms.QuestionForm(request.POST or None, initial=forms.QuestionForm.initial_for(question))
     in_use = services.question_in_use(question)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            services.question_update(
-                actor=request.user,
-                question=question,
-                kind=data["kind"],
-                text=data["text"],
-                choices=form.cleaned_choices(),
-                answer=form.cleaned_answer(),
-                explanation=data["explanation"],
-            )
+            services.question_update(actor=request.user, question=question, **_question_fields(form))
         except DomainError as exc:
             _question_errors(form, exc)
         else:

@@ -13,14 +13,13 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, invalid
+from gongzhi.core.audit import acting_user, audit_record
+from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, full_clean_or_invalid
 from gongzhi.places.models import Place
 
 from ..models import (
@@ -49,19 +48,8 @@ def _bad(fields: dict[str, list[str]], message: str | None = None) -> DomainErro
     return DomainError(message or _(BAD_INPUT), fields=fields)
 
 
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
 def _text(value: str | None) -> str:
     return (value or "").strip()
-
-
-def _full_clean(obj: Any, **kwargs: Any) -> None:
-    try:
-        obj.full_clean(**kwargs)
-    except ValidationError as exc:
-        raise invalid(exc) from exc
 
 
 def _now(now: datetime.datetime | None) -> datetime.datetime:
@@ -82,7 +70,9 @@ def admission_criterion_add(*, actor: Any, place: Place, text: str, order: int |
     if order is None:
         order = (AdmissionCriterion.objects.filter(place=place).aggregate(m=Max("order"))["m"] or 0) + 1
     criterion = AdmissionCriterion(place=place, text=text, order=max(0, min(int(order), 32767)))
-    _full_clean(criterion, validate_unique=False, validate_constraints=False)  # the database decides uniqueness
+    full_clean_or_invalid(
+        criterion, validate_unique=False, validate_constraints=False
+    )  # the database decides uniqueness
     try:
         with transaction.atomic():
             criterion.save(force_insert=True)
@@ -175,7 +165,7 @@ def admission_check_record(
     check = AdmissionCheck.objects.select_for_update().filter(organization=organization, criterion=criterion).first()
     if check is None:
         check = AdmissionCheck(organization=organization, criterion=criterion)
-    check.met, check.evidence, check.checked_on, check.checked_by = met, evidence, checked_on, _user_of(actor)
+    check.met, check.evidence, check.checked_on, check.checked_by = met, evidence, checked_on, acting_user(actor)
     if check._state.adding:
         check.save(force_insert=True)
     else:
@@ -281,9 +271,9 @@ def support_record_add(
         quantity=quantity,
         deliverables=deliverables,
         note=note,
-        recorded_by=_user_of(actor),
+        recorded_by=acting_user(actor),
     )
-    _full_clean(record)
+    full_clean_or_invalid(record)
     record.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -349,7 +339,7 @@ def supply_item_add(
     if existing is not None:
         return existing
     item = SupplyItem(organization=organization, title=title, description=description, audience=audience)
-    _full_clean(item)
+    full_clean_or_invalid(item)
     item.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -443,7 +433,7 @@ def assessment_scheme_save(
             raise _bad({"place": [_("不能改变方案所属的区划")]})
         if not scheme.rounds.exists():
             scheme.year, scheme.name, scheme.criteria = year, name, stored
-            _full_clean(scheme, validate_unique=False, validate_constraints=False)
+            full_clean_or_invalid(scheme, validate_unique=False, validate_constraints=False)
             try:
                 with transaction.atomic():
                     scheme.save(update_fields=["year", "name", "criteria", "updated_at"])
@@ -461,9 +451,9 @@ def assessment_scheme_save(
             return scheme, False
     version = (AssessmentScheme.objects.filter(place=place, year=year).aggregate(v=Max("version"))["v"] or 0) + 1
     new = AssessmentScheme(
-        place=place, year=year, version=version, name=name, criteria=stored, created_by=_user_of(actor)
+        place=place, year=year, version=version, name=name, criteria=stored, created_by=acting_user(actor)
     )
-    _full_clean(new, validate_unique=False, validate_constraints=False)
+    full_clean_or_invalid(new, validate_unique=False, validate_constraints=False)
     new.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -533,9 +523,9 @@ def assessment_round_create(
     if fields:
         raise _bad(fields)
     rnd = AssessmentRound(
-        scheme=scheme, place=place, name=name, quotas=clean, warn_last=warn_last, created_by=_user_of(actor)
+        scheme=scheme, place=place, name=name, quotas=clean, warn_last=warn_last, created_by=acting_user(actor)
     )
-    _full_clean(rnd)
+    full_clean_or_invalid(rnd)
     rnd.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -806,7 +796,7 @@ def round_entry_reply(*, actor: Any, entry: RoundEntry, text: str, now: datetime
         raise _bad({"reply": [_("必填")]})
     if len(text) > 2000:
         raise _bad({"reply": [_("不能超过 2000 字")]})
-    entry.reply, entry.replied_at, entry.replied_by = text, _now(now), _user_of(actor)
+    entry.reply, entry.replied_at, entry.replied_by = text, _now(now), acting_user(actor)
     entry.save(update_fields=["reply", "replied_at", "replied_by", "updated_at"])
     audit_record(
         actor=actor,

@@ -137,9 +137,11 @@ def need_get(*, user: Any, need_id: Any) -> Need:
     return need
 
 
-def need_get_for_resident(*, user: Any, need_id: Any) -> Need:
-    """A need the user may see, with the resident's annotations (``i_came``, ``my_score``, ``done``)."""
-    need = need_get(user=user, need_id=need_id)
+def need_get_for_resident(*, user: Any, need_id: Any, need: Need | None = None) -> Need:
+    """A need the user may see, with the resident's annotations (``i_came``, ``my_score``, ``done``). ``need``: the
+    need already read through ``need_get`` for this user (skips reading and checking it again)."""
+    if need is None:
+        need = need_get(user=user, need_id=need_id)
     return _for_resident(Need.objects.filter(pk=need.pk), user).select_related(
         "community", "resource", "resource__provider", "raised_by"
     )[0]

@@ -24,7 +24,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, invalid
 from gongzhi.people.models import Resident
 from gongzhi.places import codes
@@ -47,10 +47,6 @@ MAX_REASON = 300
 
 def bad(field: str, message: str) -> DomainError:
     return DomainError(_("提交的信息有误，请检查标红的字段"), fields={field: [message]})
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def locked(need: Need) -> Need:
@@ -148,7 +144,7 @@ def need_report(
     if resident is not None:
         same = same.filter(raised_by=resident)
     else:
-        same = same.filter(raised_by__isnull=True, raised_by_user=_user_of(actor))
+        same = same.filter(raised_by__isnull=True, raised_by_user=acting_user(actor))
     existing = same.order_by("created_at").first()
     if existing is not None and not ref:
         return existing, False
@@ -163,7 +159,7 @@ def need_report(
         preferred_time=preferred_time,
         raised_on=day,
         raised_by=resident,
-        raised_by_user=_user_of(actor),
+        raised_by_user=acting_user(actor),
         survey=survey,
         status=NeedStatus.OPEN,
     )

@@ -16,13 +16,12 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
-from gongzhi.core.errors import Conflict, DomainError, invalid
+from gongzhi.core.audit import acting_user, audit_record
+from gongzhi.core.errors import Conflict, DomainError, full_clean_or_invalid
 from gongzhi.people import access, protection
 from gongzhi.people import services as people_services
 from gongzhi.people.models import ROLE_LEVELS, Role, RoleGrant, User
@@ -53,17 +52,6 @@ def _required(**values: Any) -> None:
     missing = [name for name, value in values.items() if not str(value or "").strip()]
     if missing:
         raise _bad({name: [_("必填")] for name in missing})
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
-
-
-def _clean(obj: Any) -> None:
-    try:
-        obj.full_clean(validate_unique=False)
-    except ValidationError as exc:
-        raise invalid(exc) from exc
 
 
 def _check_kind(value: str, choices: Any, field: str = "kind") -> None:
@@ -130,7 +118,7 @@ def provider_create(
             code="duplicate_name",
         )
     provider = Provider(ref=ref.strip() or f"P{secrets.token_hex(6).upper()}", name=name, place=place, **fields)
-    _clean(provider)
+    full_clean_or_invalid(provider, validate_unique=False)
     try:
         with transaction.atomic():
             provider.save(force_insert=True)
@@ -175,7 +163,7 @@ def provider_update(*, actor: Any, provider: Provider, **changes: Any) -> Provid
     before = {name: getattr(provider, name) for name in changes}
     for name, value in changes.items():
         setattr(provider, name, value)
-    _clean(provider)
+    full_clean_or_invalid(provider, validate_unique=False)
     changed = [name for name in changes if getattr(provider, name) != before[name]]
     if changed:
         provider.save(update_fields=[*changed, "updated_at"])
@@ -327,7 +315,7 @@ def resource_create(
     resource = Resource(
         ref=ref.strip() or f"R{secrets.token_hex(6).upper()}", provider=provider, kind=kind, name=name, **fields
     )
-    _clean(resource)
+    full_clean_or_invalid(resource, validate_unique=False)
     try:
         with transaction.atomic():
             resource.save(force_insert=True)
@@ -379,7 +367,7 @@ def resource_update(
     before = {name: getattr(resource, name) for name in changes}
     for name, value in changes.items():
         setattr(resource, name, value)
-    _clean(resource)
+    full_clean_or_invalid(resource, validate_unique=False)
     changed = [name for name in changes if getattr(resource, name) != before[name]]
     diff: dict[str, Any] = {n: [str(before[n]), str(getattr(resource, n))] for n in changed}
     if changed:
@@ -472,9 +460,9 @@ def pairing_create(
         starts_on=starts_on,
         ends_on=ends_on,
         commitments=commitments,
-        created_by=_user_of(actor),
+        created_by=acting_user(actor),
     )
-    _clean(pairing)
+    full_clean_or_invalid(pairing, validate_unique=False)
     pairing.save(force_insert=True)
     audit_record(
         actor=actor,
@@ -503,7 +491,7 @@ def pairing_end(*, actor: Any, pairing: Pairing, ends_on: datetime.date) -> Pair
         return pairing
     before = pairing.ends_on
     pairing.ends_on = ends_on
-    _clean(pairing)
+    full_clean_or_invalid(pairing, validate_unique=False)
     pairing.save(update_fields=["ends_on", "updated_at"])
     audit_record(
         actor=actor,
@@ -550,9 +538,9 @@ def delivery_record(
         delivered_on=delivered_on,
         description=description,
         quantity=quantity,
-        recorded_by=_user_of(actor),
+        recorded_by=acting_user(actor),
     )
-    _clean(delivery)
+    full_clean_or_invalid(delivery, validate_unique=False)
     delivery.save(force_insert=True)
     audit_record(
         actor=actor,

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, invalid
 from gongzhi.places.models import Place
 
@@ -39,10 +39,6 @@ _UNSET: Any = object()
 
 def _bad(field: str, message: str) -> DomainError:
     return DomainError(_("提交的信息有误，请检查标红的字段"), fields={field: [message]})
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def weekday_label(iso_weekday: int) -> str:
@@ -312,7 +308,7 @@ def booking_create(
     _check_slot(space, starts_at, ends_at, today=timezone.localdate())
     slots = [(starts_at, ends_at)]
     clash = next(iter(_clashes(space, slots)), None)
-    user = _user_of(actor)
+    user = acting_user(actor)
     if clash is not None and _same_request(clash, user, title, starts_at, ends_at):
         return clash  # a double submit: the booking already made
     if clash is not None:
@@ -403,7 +399,7 @@ def booking_series_create(
     slots = [(_local_moment(d, starts_at), _local_moment(d, ends_at)) for d in dates]
     for s, e in slots:
         _check_slot(space, s, e, today=today)
-    user = _user_of(actor)
+    user = acting_user(actor)
     if user is not None:  # a double submit: the series already made
         same = BookingSeries.objects.filter(
             space=space,

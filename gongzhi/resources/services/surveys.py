@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from gongzhi.core.audit import audit_record
+from gongzhi.core.audit import acting_user, audit_record
 from gongzhi.core.errors import Conflict, DomainError, PermissionDenied, invalid
 from gongzhi.people.models import Resident
 from gongzhi.places.models import Place
@@ -60,10 +60,6 @@ MAX_TOPIC_LENGTH = 50
 
 def _bad(field: str, message: str) -> DomainError:
     return DomainError(_("提交的信息有误，请检查标红的字段"), fields={field: [message]})
-
-
-def _user_of(actor: Any) -> Any:
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _locked(survey: NeedsSurvey) -> NeedsSurvey:
@@ -138,7 +134,7 @@ def survey_create(
         opens_on=opens_on,
         closes_on=closes_on,
         status=SurveyStatus.DRAFT,
-        created_by=_user_of(actor),
+        created_by=acting_user(actor),
     )
     try:
         survey.full_clean(validate_constraints=False)
@@ -355,7 +351,7 @@ def survey_needs_create(
                 description=description,
                 preferred_time=when[:100],
                 raised_on=today,
-                raised_by_user=_user_of(actor),
+                raised_by_user=acting_user(actor),
                 survey=survey,
                 status=NeedStatus.OPEN,
             )

@@ -362,7 +362,7 @@ def need_view(request: HttpRequest, need_id: uuid.UUID) -> HttpResponse:
     partner = need.resource_id is not None and need.resource.provider_id in provider_ids(user)  # type: ignore[union-attr]
     if user.has_perm("resources.change_need", need) and not partner:
         return redirect("need_detail", need_id=need.pk)
-    need = selectors.need_get_for_resident(user=user, need_id=need.pk)
+    need = selectors.need_get_for_resident(user=user, need_id=need.pk, need=need)
     return render(
         request,
         "resources/needs/need_view.html",
