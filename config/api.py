@@ -31,6 +31,7 @@ from gongzhi.activities.api import router as activities_router
 from gongzhi.activities.fulfilment.api import router as fulfilment_router
 from gongzhi.activities.volunteering.api import router as volunteering_router
 from gongzhi.core.errors import DomainError
+from gongzhi.analytics.api import router as analytics_router
 from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
 from gongzhi.learning.credentials.api import router as credentials_router
@@ -234,6 +235,7 @@ api.add_router("", testing_router)
 api.add_router("", credentials_router)
 api.add_router("", programmes_router)
 api.add_router("", stars_router)
+api.add_router("", analytics_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.
 tail = Router(auth=None)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("", include("gongzhi.activities.urls")),
     path("", include("gongzhi.learning.urls")),
     path("", include("gongzhi.deliberation.urls")),
+    path("", include("gongzhi.analytics.urls")),
 ]

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "gongzhi.activities",
     "gongzhi.learning",
     "gongzhi.deliberation",
+    "gongzhi.analytics",
     "gongzhi.interchange",
     "gongzhi.web",
 ]

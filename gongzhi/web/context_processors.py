@@ -7,6 +7,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from gongzhi.activities import nav as activities_nav
+from gongzhi.analytics import nav as analytics_nav
 from gongzhi.deliberation import nav as deliberation_nav
 from gongzhi.learning import nav as learning_nav
 from gongzhi.organizations import nav as organizations_nav
@@ -39,7 +40,7 @@ def navigation(request):
         place = getattr(request, "place", None)
         if place and user.has_perm("core.view_auditevent", place):
             items.append({"url": reverse("audit_list"), "label": _("审计日志"), "key": "audit_list"})
-    for app_nav in (organizations_nav, resources_nav, activities_nav, learning_nav, deliberation_nav):
+    for app_nav in (organizations_nav, resources_nav, activities_nav, learning_nav, deliberation_nav, analytics_nav):
         group = app_nav.nav_items(request, user)
         if group and items:
             group[0] = {**group[0], "group_start": True}  # a thin divider between one app's entries and the next
