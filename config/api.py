@@ -30,8 +30,8 @@ from ninja.openapi.docs import DocsBase
 from gongzhi.activities.api import router as activities_router
 from gongzhi.activities.fulfilment.api import router as fulfilment_router
 from gongzhi.activities.volunteering.api import router as volunteering_router
-from gongzhi.core.errors import DomainError
 from gongzhi.analytics.api import router as analytics_router
+from gongzhi.core.errors import DomainError
 from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
 from gongzhi.learning.credentials.api import router as credentials_router
