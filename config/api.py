@@ -30,7 +30,11 @@ from ninja.openapi.docs import DocsBase
 from gongzhi.activities.api import router as activities_router
 from gongzhi.activities.fulfilment.api import router as fulfilment_router
 from gongzhi.activities.volunteering.api import router as volunteering_router
-from gongzhi.analytics.api import router as analytics_router
+from gongzhi.analytics.dashboard.api import router as measure_dashboard_router
+from gongzhi.analytics.mechanism.api import router as measure_mechanism_router
+from gongzhi.analytics.pipeline.api import router as measure_pipeline_router
+from gongzhi.analytics.reports.api import router as measure_reports_router
+from gongzhi.analytics.survey.api import router as measure_survey_router
 from gongzhi.core.errors import DomainError
 from gongzhi.deliberation.api import router as deliberation_router
 from gongzhi.learning.api import router as learning_router
@@ -235,7 +239,11 @@ api.add_router("", testing_router)
 api.add_router("", credentials_router)
 api.add_router("", programmes_router)
 api.add_router("", stars_router)
-api.add_router("", analytics_router)
+api.add_router("", measure_dashboard_router)
+api.add_router("", measure_pipeline_router)
+api.add_router("", measure_reports_router)
+api.add_router("", measure_survey_router)
+api.add_router("", measure_mechanism_router)
 
 # Served last: the Swagger UI files, and a "not found" in the one error shape for any other path under /api/v1/.
 tail = Router(auth=None)

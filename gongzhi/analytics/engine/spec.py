@@ -52,24 +52,25 @@ CORE: tuple[IndicatorSpec, ...] = (
 # The ids export_indicators writes, in this order, for each community (then DIM_I, DIM_II, DIM_III, COMPOSITE).
 EXPORT_IDS: tuple[str, ...] = tuple(s.id for s in CORE)
 
-# Survey scale scores (0–100) are one more indicator in their dimension when a survey ran in (c, p); satisfaction is
-# reported (and an outcome for the mechanism test), not scored in a dimension.
-SURVEY_SCALES: dict[str, str | None] = {
-    "S_TRUST": "I",
-    "S_NORMS": "II",
-    "S_NETWORK": "III",
-    "S_SATISFACTION": None,
-}
+# Survey scale scores are one more indicator in their dimension when a survey ran in (c, p). Their value is the mean
+# of item means (1–5) and their goalposts are fixed at 1 → 5, so the normalised score maps 1 → 0 and 5 → 100.
+# Satisfaction is reported (and an outcome for the mechanism test), not scored in a dimension.
+SURVEY: tuple[IndicatorSpec, ...] = (
+    IndicatorSpec("S_TRUST", "I", 1.0, 5.0),
+    IndicatorSpec("S_NORMS", "II", 1.0, 5.0),
+    IndicatorSpec("S_NETWORK", "III", 1.0, 5.0),
+    IndicatorSpec("S_SATISFACTION", None),
+)
+SURVEY_SCALES: dict[str, str | None] = {s.id: s.dimension for s in SURVEY}
 
 # Counts reported beside the indicators (stored, shown, used for small-count suppression; not exported by
 # export_indicators): population N(c,p) and the co-participation graph's size and density.
 EXTRA_IDS: tuple[str, ...] = ("POP", "NODES", "EDGES", "DENSITY")
 
-BY_ID: dict[str, IndicatorSpec] = {s.id: s for s in CORE}
+BY_ID: dict[str, IndicatorSpec] = {s.id: s for s in (*CORE, *SURVEY)}
 SCORED_IDS: tuple[str, ...] = tuple(s.id for s in CORE if s.scored)
 
 
 def dimension_of(indicator: str) -> str | None:
-    if indicator in BY_ID:
-        return BY_ID[indicator].dimension
-    return SURVEY_SCALES.get(indicator)
+    spec = BY_ID.get(indicator)
+    return spec.dimension if spec else None
