@@ -142,3 +142,9 @@ LOGGING = {
 NINJA_PAGINATION_CLASS = "ninja.pagination.PageNumberPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 200
+
+# 析 measure: after an import that changed data, the indicators of the touched years are recomputed in the
+# background (a thread after commit; `manage.py run_computations` for cron). ANALYTICS_INLINE runs computations in
+# the request/command instead of a thread.
+ANALYTICS_AUTO_COMPUTE = env.get_bool("ANALYTICS_AUTO_COMPUTE", True)
+ANALYTICS_INLINE = env.get_bool("ANALYTICS_INLINE", False)
