@@ -78,6 +78,7 @@ class Activity(BaseModel):
             models.Index(fields=["place", "starts_at"], name="activity_place_start"),
             models.Index(fields=["kind", "starts_at"], name="activity_kind_start"),
             models.Index(fields=["organization", "starts_at"], name="activity_org_start"),
+            models.Index(fields=["starts_at"], name="activity_start"),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(kind__in=ActivityKind.values), name="activity_kind_valid"),

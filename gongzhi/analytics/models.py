@@ -86,7 +86,11 @@ class Computation(BaseModel):
         ordering = ["-created_at"]
         verbose_name = _("指标计算")
         verbose_name_plural = _("指标计算")
-        indexes = [models.Index(fields=["period", "scope_code", "status"], name="computation_period_scope")]
+        indexes = [
+            models.Index(fields=["period", "scope_code", "status"], name="computation_period_scope"),
+            models.Index(fields=["scope_code", "-created_at"], name="computation_scope_newest"),
+            models.Index(fields=["status", "created_at"], name="computation_status_age"),
+        ]
         constraints = [
             # A double click or a second import while one is waiting or running queues nothing more.
             models.UniqueConstraint(

@@ -171,6 +171,7 @@ class IssueAction(BaseModel):
         indexes = [
             models.Index(fields=["resident", "at"], name="issue_action_resident"),
             models.Index(fields=["issue", "action"], name="issue_action_kind"),
+            models.Index(fields=["at"], name="issue_action_at"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["issue", "resident", "action", "at"], name="issue_action_unique"),
