@@ -80,6 +80,7 @@ def test_export_then_import_round_trip(tmp_path: Path, small: Path) -> None:
         "issues.csv",
         "issue_actions.csv",
         "needs.csv",
+        "survey_answers.csv",
     )  # empty here
     assert counts == {"places.csv": 6, "population.csv": 2, "residents.csv": 3, **dict.fromkeys(learn_files, 0)}
     lines = (out / "residents.csv").read_text(encoding="utf-8").splitlines()
