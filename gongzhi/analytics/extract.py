@@ -1,0 +1,269 @@
+"""The extractor: the database → ``EngineInput`` (``engine.frames``) for one period and the communities under a scope.
+
+A fixed number of set-based queries (one per frame, plus one for the empty tables), whatever the number of
+communities or rows: nothing is read per community or per row. Rows cover the period ``p`` and the one before it
+(I2 retention reads ``p-1``); the engine still filters by date itself.
+
+What is read, and why (METHOD.md):
+
+- **communities**: the places of level ``community`` under the scope (all communities when the scope is empty).
+- **population**, **residents**: of those communities (N(c,p) falls back to counting residents).
+- **attendance**: present attendances only, at activities starting in ``[start(p-1), end(p))`` — every present
+  attendance of every activity that at least one resident of the scope attended. What residents of c do counts
+  wherever it happens (a street's centralised course), and the co-participation graph leaves out activities with more
+  than ``graph_limit`` present residents *of any community*, so the other communities' attendances of those activities
+  are needed to count them (they are not nodes: their residents are not in ``residents``).
+- **activities**: in the same window, held in the scope (II5, III2, III4, E1), organised by an organisation read
+  below (active organisations), or attended by a resident of the scope.
+- **organizations**: of the scope (II1, II2, E2), and those any resident of the scope is a member of (II3 counts
+  memberships in an organisation active in p wherever it belongs); **stage_changes** and **memberships** of those.
+- **issues**, **needs**: of the scope, raised before the end of p; **issue_actions**: of residents of the scope in the
+  window; **resources**: those used by the activities held in the scope or fulfilling its needs;
+  **activity_resources**: the resource uses of the activities held in the scope; **survey_answers**: of the scope.
+- **missing**: the sources whose table has no row at all (one query): the engine then reports what they feed as null.
+  Resource uses (``activity_resources``) are missing when the activities or the resources are.
+
+Activity and issue-action times become local dates (Asia/Shanghai, METHOD.md) in Polars, vectorised.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import polars as pl
+from django.db import connection
+from django.db.models import Model, Q
+
+from gongzhi.activities.models import Activity, Attendance, AttendanceStatus
+from gongzhi.analytics.models import SurveyAnswer
+from gongzhi.deliberation.models import Issue, IssueAction
+from gongzhi.organizations.models import Membership, Organization, StageChange
+from gongzhi.people.models import Resident
+from gongzhi.places import codes
+from gongzhi.places.models import Place, Population
+from gongzhi.resources.models import Need, Resource
+
+from .engine.frames import SCHEMAS, EngineInput
+from .engine.periods import Period
+
+LOCAL_TZ = "Asia/Shanghai"  # METHOD.md: periods are [start, end) in Asia/Shanghai
+
+ActivityResource = Activity.resources.through
+
+# The table behind each source, for ``missing`` (a source whose table holds no row at all).
+SOURCE_TABLES: dict[str, type[Model]] = {
+    "population": Population,
+    "residents": Resident,
+    "activities": Activity,
+    "attendance": Attendance,
+    "organizations": Organization,
+    "stage_changes": StageChange,
+    "memberships": Membership,
+    "issues": Issue,
+    "issue_actions": IssueAction,
+    "needs": Need,
+    "resources": Resource,
+    "survey_answers": SurveyAnswer,
+}
+# Resource uses are a column of activities.csv, not a file of their own: they are missing when the activities or the
+# resources are (an activity table without a single resource use is "no activity used a resource", not "no data").
+DERIVED_MISSING: dict[str, tuple[str, ...]] = {"activity_resources": ("activities", "resources")}
+
+
+def _local_midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time(0), tzinfo=ZoneInfo(LOCAL_TZ))
+
+
+def _prefix_q(field: str, prefix: str) -> Q:
+    return Q(**{f"{field}__startswith": prefix}) if prefix else Q()
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _frame(
+    name: str,
+    rows: Sequence[Sequence[Any]],
+    convert: Mapping[str, Callable[[Any], Any]] | None = None,
+    moments: Iterable[str] = (),
+) -> pl.DataFrame:
+    """A contract frame from ``values_list`` rows (in the schema's column order). ``convert`` turns ids (UUIDs) into
+    text and decimals into floats; ``moments`` are aware datetimes to turn into local dates (vectorised)."""
+    schema = SCHEMAS[name]
+    columns = list(schema)
+    convert = convert or {}
+    moments = set(moments)
+    data: dict[str, pl.Series] = {}
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    for column, values in zip(columns, transposed, strict=True):
+        fn = convert.get(column)
+        items = [fn(v) for v in values] if fn is not None else list(values)
+        if column in moments:
+            series = pl.Series(column, items, dtype=pl.Datetime("us", "UTC"))
+            data[column] = series.dt.convert_time_zone(LOCAL_TZ).dt.date()
+        else:
+            data[column] = pl.Series(column, items, dtype=schema[column], strict=False)
+    return pl.DataFrame(data).select([pl.col(c).cast(schema[c]) for c in columns])
+
+
+def _missing() -> frozenset[str]:
+    """The sources whose table has no row at all, in one query (portable: ``EXISTS`` as a selected value)."""
+    names = list(SOURCE_TABLES)
+    quote = connection.ops.quote_name
+    sql = "SELECT " + ", ".join(
+        f"CASE WHEN EXISTS (SELECT 1 FROM {quote(SOURCE_TABLES[n]._meta.db_table)}) THEN 1 ELSE 0 END" for n in names
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        found = cursor.fetchone()
+    missing = {n for n, flag in zip(names, found, strict=True) if not flag}
+    missing.update(name for name, sources in DERIVED_MISSING.items() if missing & set(sources))
+    return frozenset(missing)
+
+
+def scope_prefix(scope_code: str) -> str:
+    return codes.prefix_of(scope_code) if scope_code else ""
+
+
+def extract(*, period: Period, scope_code: str = "") -> EngineInput:
+    """The engine's input for ``period`` over the communities under ``scope_code`` (every community when empty)."""
+    prefix = scope_prefix(scope_code)
+    previous = period.previous()
+    window_start, window_end = _local_midnight(previous.start), _local_midnight(period.end)
+    in_window = Q(starts_at__gte=window_start, starts_at__lt=window_end)
+
+    communities = list(
+        Place.objects.filter(_prefix_q("code", prefix), level="community").order_by("code").values_list("code")
+    )
+    population = list(
+        Population.objects.filter(
+            _prefix_q("place__code", prefix), place__level="community", year__in=(previous.year, period.year)
+        )
+        .order_by("place_id", "year")
+        .values_list("place_id", "year", "population")
+    )
+    residents_qs = Resident.objects.filter(_prefix_q("community__code", prefix))
+    residents = list(
+        residents_qs.order_by("community_id", "ref").values_list(
+            "id", "community_id", "household", "registered_on", "left_on"
+        )
+    )
+
+    # Activities in the window that a resident of the scope attended (present) — as a subquery.
+    attended: Any  # a subquery of activity ids
+    if prefix:
+        attended = Attendance.objects.filter(
+            status=AttendanceStatus.PRESENT,
+            resident__community__code__startswith=prefix,
+            activity__starts_at__gte=window_start,
+            activity__starts_at__lt=window_end,
+        ).values("activity_id")
+    else:
+        attended = Activity.objects.filter(in_window).values("id")
+    attendance = list(
+        Attendance.objects.filter(status=AttendanceStatus.PRESENT, activity_id__in=attended)
+        .order_by("activity_id", "resident_id")
+        .values_list("activity_id", "resident_id", "hours")
+    )
+
+    member_of = Membership.objects.filter(_prefix_q("resident__community__code", prefix)).values("organization_id")
+    organizations_qs = Organization.objects.filter(Q(_prefix_q("place__code", prefix)) | Q(id__in=member_of))
+    if not prefix:
+        organizations_qs = Organization.objects.all()
+    organizations = list(
+        organizations_qs.order_by("id").values_list("id", "place_id", "kind", "stage", "founded_on", "dissolved_on")
+    )
+    stage_changes = list(
+        StageChange.objects.filter(organization_id__in=organizations_qs.values("id"))
+        .order_by("organization_id", "changed_on", "created_at")
+        .values_list("organization_id", "changed_on", "from_stage", "to_stage")
+    )
+    memberships = list(
+        Membership.objects.filter(
+            _prefix_q("resident__community__code", prefix),
+            Q(left_on__isnull=True) | Q(left_on__gte=previous.start),
+            joined_on__lt=period.end,
+        )
+        .order_by("organization_id", "resident_id", "joined_on")
+        .values_list("organization_id", "resident_id", "joined_on", "left_on")
+    )
+
+    activities_qs = Activity.objects.filter(in_window)
+    if prefix:
+        activities_qs = activities_qs.filter(
+            Q(place__code__startswith=prefix)
+            | Q(organization_id__in=organizations_qs.values("id"))
+            | Q(id__in=attended)
+        )
+    activities = list(
+        activities_qs.order_by("id").values_list("id", "place_id", "kind", "starts_at", "organization_id")
+    )
+    held = Activity.objects.filter(in_window, _prefix_q("place__code", prefix))
+    activity_resources = list(
+        ActivityResource.objects.filter(activity_id__in=held.values("id"))
+        .order_by("activity_id", "resource_id")
+        .values_list("activity_id", "resource_id")
+    )
+
+    issues = list(
+        Issue.objects.filter(_prefix_q("community__code", prefix), raised_on__lt=period.end)
+        .order_by("id")
+        .values_list(
+            "id", "community_id", "status", "raised_on", "discussed_on", "decided_on", "implemented_on", "closed_on"
+        )
+    )
+    issue_actions = list(
+        IssueAction.objects.filter(
+            _prefix_q("resident__community__code", prefix), at__gte=window_start, at__lt=window_end
+        )
+        .order_by("issue_id", "resident_id", "at")
+        .values_list("issue_id", "resident_id", "at")
+    )
+    needs_qs = Need.objects.filter(_prefix_q("community__code", prefix), raised_on__lt=period.end)
+    needs = list(
+        needs_qs.order_by("id").values_list("id", "community_id", "raised_on", "status", "fulfilled_on", "resource_id")
+    )
+    resources = list(
+        Resource.objects.filter(
+            Q(id__in=ActivityResource.objects.filter(activity_id__in=held.values("id")).values("resource_id"))
+            | Q(id__in=needs_qs.filter(resource_id__isnull=False).values("resource_id"))
+        )
+        .order_by("id")
+        .values_list("id", "provider_id", "kind")
+    )
+    survey_answers = list(
+        SurveyAnswer.objects.filter(
+            _prefix_q("community__code", prefix), answered_on__gte=previous.start, answered_on__lt=period.end
+        )
+        .order_by("community_id", "resident_id", "answered_on", "item")
+        .values_list("resident_id", "community_id", "answered_on", "item", "value")
+    )
+
+    ids = {"resident_id": _text, "activity_id": _text, "organization_id": _text, "issue_id": _text}
+    data = EngineInput(
+        communities=_frame("communities", communities),
+        population=_frame("population", population),
+        residents=_frame("residents", residents, ids),
+        activities=_frame("activities", activities, ids, moments=("starts_on",)),
+        attendance=_frame("attendance", attendance, {**ids, "hours": _number}),
+        organizations=_frame("organizations", organizations, ids),
+        stage_changes=_frame("stage_changes", stage_changes, {**ids, "from_stage": lambda s: s or None}),
+        memberships=_frame("memberships", memberships, ids),
+        issues=_frame("issues", issues, ids),
+        issue_actions=_frame("issue_actions", issue_actions, ids, moments=("on",)),
+        needs=_frame("needs", needs, {"need_id": _text, "resource_id": _text}),
+        resources=_frame("resources", resources, {"resource_id": _text, "provider_id": _text}),
+        activity_resources=_frame("activity_resources", activity_resources, {**ids, "resource_id": _text}),
+        survey_answers=_frame("survey_answers", survey_answers, ids),
+        missing=_missing(),
+    )
+    data.check()
+    return data
