@@ -8,6 +8,16 @@ organisations were incubated: ~45 % new citizens) and 采荷街道 (Caihe, an ol
 communities each, and a few thousand residents (older-skewed ages, Chinese names, most with a mobile number, ~20 % with
 an ID number under 330102, ~3 % moved out).
 
+Two years, 2024 and 2025 (2025 is the demo's "now": ``TODAY`` is its last day), so that every dashboard has a trend and
+retention a previous period. Communities differ in believable ways, written down once in ``PROFILES``: each community
+has a story and, per year, how much education it offers, how active its organisations are, how much its residents
+deliberate, how often outside resources come in, how much locals and new citizens meet, and how many answered the
+social-capital survey. 洁莲社区 is strong in learning but has few organisations; 芙蓉社区 is rich in outside resources;
+双桥社区 has almost none; in 客运中心社区 (by the coach station, mostly new citizens) locals and new citizens rarely
+meet; most communities grow from 2024 to 2025 (the education work builds capital), 观音塘社区 declines (a learning
+community folded, a council lost its core). The year-bound steps (activities, attendance, issues, their actions, needs,
+survey answers) run once per year with these intensities; nothing is duplicated per year.
+
 Adding a file: write a step ``def <file>_file(world, rng) -> OutTable`` and append it to ``STEPS``. A step may read
 what earlier steps put in ``world`` (places, residents …) and add its own entities for later steps. Each step draws
 from its own random stream (seeded with the seed and the step's name), so a new step never changes the files of the
@@ -17,12 +27,16 @@ existing ones.
 from __future__ import annotations
 
 import datetime
+import math
 import os
 import random
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gongzhi.analytics.survey.instrument import ITEMS as SURVEY_ITEMS
+from gongzhi.analytics.survey.instrument import SCALES as SURVEY_SCALES
 from gongzhi.people.protection import id_check_digit
 
 from .writers import OutTable, write_tables
@@ -84,6 +98,94 @@ LOCAL_BIRTH_BANDS = (
 NEW_CITIZEN_BIRTH_BANDS = ((1955, 1964, 0.05), (1965, 1979, 0.22), (1980, 1994, 0.45), (1995, 2006, 0.28))
 
 
+@dataclass(frozen=True)
+class YearProfile:
+    """How a community lived one year, relative to a typical community (1.0) where a factor is relative."""
+
+    learning: float  # education: community-school courses, class sizes, how readily its residents come to classes
+    groups: float  # its organisations: how often they meet, how many residents join them and volunteer
+    civic: float  # deliberation: issues raised, council turnout, comments and votes, issues closed by due process
+    link: float  # the chance (0–1) that one of its own gatherings used an outside venue, fund or volunteer service
+    mixing: float  # the chance (0–1) that a gathering draws locals and new citizens alike (else it leans to one group)
+    surveyed: float  # the share (0–1) of its adults who answered the social-capital survey that autumn
+
+
+@dataclass(frozen=True)
+class CommunityProfile:
+    story: str
+    learning_communities: int  # how many learning communities it has (besides 好婆婆学堂 in 九堡社区)
+    maturity: float  # the chance that one of its learning communities is at the professional stage
+    years: dict[int, YearProfile]
+    new_citizen_share: float | None = None  # instead of its street's share
+    folds: bool = False  # one of its learning communities folds in the spring of 2025
+    quiet_groups: tuple[str, ...] = ()  # organisations of DEMO_GROUPS that held nothing in 2025
+
+
+# The communities' profiles, by name: the knobs of the demo (change a number here, not the code below).
+def _year(learning: float, groups: float, civic: float, link: float, mixing: float, surveyed: float) -> YearProfile:
+    return YearProfile(learning, groups, civic, link, mixing, surveyed)
+
+
+PROFILES: dict[str, CommunityProfile] = {
+    # (learning, groups, civic, link, mixing, surveyed) in 2024 and in 2025
+    "九堡社区": CommunityProfile(
+        "好婆婆学堂的所在地：课程、组织、议事都稳步发展 / home of 好婆婆学堂: steady growth in everything",
+        learning_communities=2,
+        maturity=0.3,
+        years={2024: _year(0.75, 0.9, 0.9, 0.25, 0.55, 0.2), 2025: _year(1.1, 1.15, 1.3, 0.3, 0.65, 0.35)},
+    ),
+    "客运中心社区": CommunityProfile(
+        "客运站旁，新市民占多数，新老居民各有各的圈子 / by the coach station: mostly new citizens, two circles apart",
+        learning_communities=2,
+        maturity=0.1,
+        years={2024: _year(0.65, 0.8, 0.75, 0.2, 0.05, 0.15), 2025: _year(0.9, 0.95, 1.0, 0.25, 0.08, 0.3)},
+        new_citizen_share=0.6,
+    ),
+    "双桥社区": CommunityProfile(
+        "几乎没有外部资源：社区学校由社工自己上课，团队在自己的活动室 / almost no outside resources",
+        learning_communities=3,
+        maturity=0.1,
+        years={2024: _year(0.7, 0.9, 0.8, 0.0, 0.45, 0.1), 2025: _year(0.95, 1.0, 1.05, 0.0, 0.5, 0.25)},
+    ),
+    "杭海路社区": CommunityProfile(
+        "老娘舅调解工作室出名，议事活跃 / known for its mediation studio: lively deliberation",
+        learning_communities=2,
+        maturity=0.2,
+        years={2024: _year(0.65, 0.85, 1.0, 0.06, 0.45, 0.2), 2025: _year(0.9, 1.0, 1.25, 0.08, 0.5, 0.3)},
+    ),
+    "芙蓉社区": CommunityProfile(
+        "外部资源丰富：图书馆分馆和商会公益金就在社区 / rich in outside resources: the library branch, the chamber's fund",
+        learning_communities=3,
+        maturity=0.25,
+        years={2024: _year(0.7, 0.9, 0.9, 0.5, 0.75, 0.2), 2025: _year(1.0, 1.05, 1.1, 0.75, 0.85, 0.35)},
+    ),
+    "洁莲社区": CommunityProfile(
+        "学习强、组织弱：社区学校课程多、覆盖广，居民自组织少 / strong in learning, weak in organisations",
+        learning_communities=1,
+        maturity=0.0,
+        years={2024: _year(1.5, 0.4, 0.7, 0.12, 0.5, 0.25), 2025: _year(2.4, 0.35, 0.85, 0.15, 0.55, 0.4)},
+        quiet_groups=("洁莲社区邻里互助社",),
+    ),
+    "青荷社区": CommunityProfile(
+        "平稳的中等社区 / an average community, growing slowly",
+        learning_communities=2,
+        maturity=0.15,
+        years={2024: _year(0.65, 0.85, 0.85, 0.08, 0.5, 0.15), 2025: _year(0.95, 1.0, 1.05, 0.1, 0.55, 0.3)},
+    ),
+    "观音塘社区": CommunityProfile(
+        "下滑：一个学习共同体解散，议事会骨干流失 / declining: a learning community folded, the council lost its core",
+        learning_communities=2,
+        maturity=0.5,
+        years={2024: _year(1.1, 1.0, 1.05, 0.12, 0.6, 0.3), 2025: _year(0.5, 0.5, 0.45, 0.04, 0.35, 0.25)},
+        folds=True,
+    ),
+}
+TYPICAL_YEAR = YearProfile(1.0, 1.0, 1.0, 0.1, 0.5, 0.25)
+TYPICAL = CommunityProfile("", 2, 0.15, {2024: TYPICAL_YEAR, 2025: TYPICAL_YEAR})
+# Street-wide organisations grow a little from 2024 to 2025 too.
+STREET_GROUPS = {2024: 0.85, 2025: 1.0}
+
+
 @dataclass
 class DemoCommunity:
     code: str
@@ -91,6 +193,10 @@ class DemoCommunity:
     street_code: str
     new_citizen_share: float
     weight: float  # relative size
+    profile: CommunityProfile = TYPICAL
+
+    def year(self, year: int) -> YearProfile:
+        return self.profile.years.get(year, TYPICAL_YEAR)
 
 
 @dataclass
@@ -134,7 +240,9 @@ def places_file(world: DemoWorld, rng: random.Random) -> OutTable:
         for index, name in enumerate(names, start=1):
             code = f"{street_code[:9]}{index:03d}"
             world.places.append((code, name, "community", street_code))
-            world.communities.append(DemoCommunity(code, name, street_code, share, rng.uniform(0.7, 1.3)))
+            profile = PROFILES.get(name, TYPICAL)
+            own_share = share if profile.new_citizen_share is None else profile.new_citizen_share
+            world.communities.append(DemoCommunity(code, name, street_code, own_share, rng.uniform(0.7, 1.3), profile))
     rows = [list(p) for p in sorted(world.places)]
     return OutTable("places.csv", ["code", "name", "level", "parent_code"], rows)
 
@@ -314,16 +422,21 @@ def _assign_demo_login_phones(world: DemoWorld) -> None:
                 break
 
 
-# --- 学 learn: organisations, memberships, activities and attendance in 2025 ------------------------------------
+# --- 学 learn: organisations, memberships, activities and attendance in 2024 and 2025 ---------------------------
 #
-# A year of groups and gatherings. Every community has two or three learning communities (学习共同体); 九堡社区 also
-# has 好婆婆学堂, the "good mother-in-law" classroom whose four series (scientific infant care, healthy living, in-law
-# communication, grandparenting) are taught centrally at the street and in the communities. A few studios, volunteer
-# teams and social organisations complete the picture. Attendance is skewed as in real programmes: a small core keeps
-# coming, most people come a few times, some drop out; locals and new citizens meet more in some communities than in
-# others (each community draws a ``mixing`` between 0.15 and 0.9).
+# Two years of groups and gatherings. Communities have learning communities (学习共同体: one to three, by their
+# profile); 九堡社区 also has 好婆婆学堂, the "good mother-in-law" classroom whose four series (scientific infant care,
+# healthy living, in-law communication, grandparenting) are taught centrally at the street and in the communities. A
+# few studios, volunteer teams and social organisations complete the picture. Attendance is skewed as in real
+# programmes: a small core keeps coming, most people come a few times, some drop out and some start later; locals and
+# new citizens meet more in some communities than in others (the profile's ``mixing``).
+#
+# A course runs once a year: the 2025 edition carries the catalogue's title, an earlier edition adds its year
+# (``婴幼儿科学喂养（2024年）``), so that each edition becomes a course of its own when ``demo_learning`` turns the
+# imported sessions into courses (``catalogue_title`` gives the catalogue's title back).
 
-YEAR = 2025
+YEAR = 2025  # the demo's "now" year: the demo logins' courses, the cases built after the import
+YEARS = (2024, 2025)
 YEAR_START = datetime.date(YEAR, 1, 1)
 HAOPOPO_REF = "O0001"  # 好婆婆学堂
 HAOPOPO_NAME = "好婆婆学堂"
@@ -346,6 +459,8 @@ DEMO_COURSES: tuple[tuple[str, str, str, str, str, str, int], ...] = (
     (CAIHE, "", "智能手机轻松学", "李明", "社区学校教师", "60 岁以上居民", 8),
     (CAIHE, "", "老年书法入门", "赵国平", "书法家协会会员", "书法爱好者", 8),
 )
+# The courses that ran in 2024 already (the classroom started with two series; the phone course is new in 2025).
+COURSES_2024 = ("婴幼儿科学喂养", "慢病预防与合理膳食", "婆媳沟通的艺术", "隔代教养中的爱与规矩", "老年书法入门")
 DEMO_LECTURES: tuple[tuple[str, str, int], ...] = (  # street, title, times in the year (60–150 people each)
     (JIUBAO, "家庭教育大讲堂", 3),
     (CAIHE, "健康养生大讲堂", 2),
@@ -360,7 +475,8 @@ COMMUNITY_SCHOOL_TOPICS = (
     "心理健康",
     "亲子沟通",
 )
-DEMO_LOGIN_SERIES = ("科学育儿", "婆媳沟通")  # the demo resident logins take these series' courses
+SCHOOL_SESSIONS = 8
+DEMO_LOGIN_SERIES = ("科学育儿", "婆媳沟通")  # the demo resident logins take these series' courses (in 2025)
 DEMO_TEACHER_NAME = "周丽"  # the demo teacher login 13900000005 is given this teacher's profile
 LC_THEMES = (
     "书画",
@@ -391,6 +507,21 @@ ENGAGEMENT_LEVELS = ("core", "regular", "occasional", "rare")
 ENGAGEMENT_SHARES = (0.06, 0.2, 0.34, 0.4)
 ENGAGEMENT_WEIGHT = {"core": 9.0, "regular": 4.0, "occasional": 1.5, "rare": 0.25}
 ENGAGEMENT_ATTEND = {"core": 0.88, "regular": 0.6, "occasional": 0.32, "rare": 0.12}
+# Deliberation draws on a narrower core than classes do: the same faces at every council and every issue.
+CIVIC_WEIGHT = {"core": 30.0, "regular": 6.0, "occasional": 1.0, "rare": 0.1}
+APART = 0.02  # the weight of the other group at a gathering (or in a group) that leans to one
+EDUCATION_KINDS = ("course_session", "learning_meeting")
+EDITION = re.compile(r"（(\d{4})年）$")
+
+
+def edition_title(title: str, year: int) -> str:
+    """The title of a course's edition in ``year``: the catalogue's title in the demo's year, else with the year."""
+    return title if year == YEAR else f"{title}（{year}年）"
+
+
+def catalogue_title(title: str) -> str:
+    """The catalogue's title of a course edition (``婴幼儿科学喂养（2024年）`` → ``婴幼儿科学喂养``)."""
+    return EDITION.sub("", title)
 
 
 @dataclass
@@ -422,21 +553,25 @@ class DemoActivity:
     starts_at: datetime.datetime
     organization_ref: str
     size: int  # how many people it means to draw
-    course: str = ""  # the course title of a session
+    course: str = ""  # the course (edition) title of a session
     session: int = 0  # its number in the course
+
+    @property
+    def year(self) -> int:
+        return self.starts_at.year
 
 
 SHANGHAI_OFFSET = datetime.timezone(datetime.timedelta(hours=8))
 
 
-def _scaled(world: DemoWorld, number: int, minimum: int) -> int:
+def _scaled(world: DemoWorld, number: float, minimum: int) -> int:
     """A size or count for the default population, scaled down for a smaller demo (never below ``minimum``)."""
     scale = min(1.0, world.residents_wanted / DEFAULT_RESIDENTS)
-    return number if scale >= 1 else max(minimum, round(number * scale))
+    return max(minimum, round(number * scale))
 
 
-def _adult(r: DemoResident) -> bool:
-    return YEAR - r.birth_year >= 16
+def _adult(r: DemoResident, year: int = YEAR) -> bool:
+    return year - r.birth_year >= 16
 
 
 def _on_roll(r: DemoResident, day: datetime.date) -> bool:
@@ -447,6 +582,16 @@ def _community_names(world: DemoWorld) -> dict[str, str]:
     return {code: name for code, name, level, _parent in world.places if level in ("street", "community")}
 
 
+def _community_of(world: DemoWorld) -> dict[str, DemoCommunity]:
+    return {c.code: c for c in world.communities}
+
+
+def _groups_factor(world: DemoWorld, place_code: str, year: int) -> float:
+    """How active the organisations of a place were in a year (a street's: ``STREET_GROUPS``)."""
+    community = _community_of(world).get(place_code)
+    return community.year(year).groups if community else STREET_GROUPS.get(year, 1.0)
+
+
 def organizations_file(world: DemoWorld, rng: random.Random) -> OutTable:
     names = _community_names(world)
     orgs: list[DemoOrganization] = [
@@ -454,28 +599,32 @@ def organizations_file(world: DemoWorld, rng: random.Random) -> OutTable:
                          datetime.date(2016, 9, 1)),
     ]  # fmt: skip
     number = 1
+    folding: list[DemoOrganization] = []
     for community in sorted(world.communities, key=lambda c: c.code):
         short = community.name.removesuffix("社区")
-        count = 2 if community.code == JIUBAO_COMMUNITY else rng.choice((2, 2, 3))
-        for theme in rng.sample(LC_THEMES, count):
+        profile = community.profile
+        for n, theme in enumerate(rng.sample(LC_THEMES, profile.learning_communities)):
             number += 1
-            stage = rng.choices(("grassroots", "incubating", "professional"), weights=(0.5, 0.35, 0.15))[0]
+            maturity = profile.maturity
+            stage = rng.choices(("grassroots", "incubating", "professional"),
+                                weights=(0.6 - maturity / 2, 0.4 - maturity / 2, maturity))[0]  # fmt: skip
             founded = _date_between(rng, datetime.date(2017, 1, 1), datetime.date(2025, 5, 31), skew=0.7)
-            orgs.append(
-                DemoOrganization(f"O{number:04d}", f"{short}{theme}学习共同体", community.code,
-                                 "learning_community", stage, founded)
-            )  # fmt: skip
+            org = DemoOrganization(f"O{number:04d}", f"{short}{theme}学习共同体", community.code,
+                                   "learning_community", stage, founded)  # fmt: skip
+            if profile.folds and n == 0:
+                # The one that folds in the spring of 2025: a young group, founded a year or two before.
+                org.stage = "grassroots"
+                org.founded_on = _date_between(rng, datetime.date(2022, 3, 1), datetime.date(2023, 9, 30))
+                folding.append(org)
+            orgs.append(org)
     for place_code, kind, name, stage in DEMO_GROUPS:
         if place_code not in names:
             continue
         number += 1
-        founded = _date_between(rng, datetime.date(2014, 1, 1), datetime.date(2024, 6, 30))
+        founded = _date_between(rng, datetime.date(2014, 1, 1), datetime.date(2023, 12, 31))
         orgs.append(DemoOrganization(f"O{number:04d}", name, place_code, kind, stage, founded))
-    # One young learning community folded in the autumn: organisations come and go.
-    fragile = [o for o in orgs if o.kind == "learning_community" and o.stage == "grassroots" and o.ref != HAOPOPO_REF]
-    if fragile:
-        gone = rng.choice(fragile)
-        gone.dissolved_on = _date_between(rng, datetime.date(YEAR, 9, 1), datetime.date(YEAR, 11, 30))
+    for gone in folding:
+        gone.dissolved_on = _date_between(rng, datetime.date(YEAR, 3, 15), datetime.date(YEAR, 5, 31))
     world.extra["organizations"] = orgs
     columns = ["ref", "name", "place_code", "kind", "stage", "founded_on", "dissolved_on"]
     rows = [
@@ -505,25 +654,35 @@ def _haopopo_weight(r: DemoResident) -> float:
 
 
 def memberships_file(world: DemoWorld, rng: random.Random) -> OutTable:
-    """Who is in which group. Also decides each resident's engagement, dropout day and each community's mixing."""
+    """Who is in which group. Also decides each resident's engagement, the day some stop coming (dropout) and the
+    day some start (newcomers to community education)."""
     residents = [r for r in world.residents if _adult(r)]
+    communities = _community_of(world)
     engagement: dict[str, str] = {}
     dropout: dict[str, datetime.date] = {}
+    since: dict[str, datetime.date] = {}
     for r in world.residents:
         level = rng.choices(ENGAGEMENT_LEVELS, weights=ENGAGEMENT_SHARES)[0]
-        if r.phone in DEMO_RESIDENT_PHONES:
+        login = r.phone in DEMO_RESIDENT_PHONES
+        if login:
             level = "regular"  # the demo logins come regularly and never drop out
         engagement[r.ref] = level
-        if level != "core" and r.phone not in DEMO_RESIDENT_PHONES and rng.random() < 0.25:
-            dropout[r.ref] = _date_between(rng, datetime.date(YEAR, 3, 1), datetime.date(YEAR, 11, 30))
+        chance = rng.random()
+        if level != "core" and not login and chance < 0.15:
+            dropout[r.ref] = _date_between(rng, datetime.date(YEAR - 1, 3, 1), datetime.date(YEAR, 11, 30))
+        elif not login and chance < 0.4:
+            since[r.ref] = _date_between(rng, datetime.date(YEAR - 1, 2, 1), datetime.date(YEAR, 9, 30), skew=0.8)
     world.extra["engagement"] = engagement
     world.extra["dropout"] = dropout
+    world.extra["since"] = since
     world.extra["mixing"] = {
-        c.code: round(rng.uniform(0.15, 0.9), 3) for c in sorted(world.communities, key=lambda c: c.code)
+        year: {c.code: c.year(year).mixing for c in sorted(world.communities, key=lambda c: c.code)} for year in YEARS
     }
 
     street_of = {c.code: c.street_code for c in world.communities}
     memberships: list[DemoMembership] = []
+    org_leaning: dict[str, str | None] = {}  # organisation → the group its members mostly come from
+    world.extra["org_leaning"] = org_leaning
     sizes = {"learning_community": (15, 35), "volunteer_team": (25, 45), "studio": (6, 12), "social_org": (10, 20)}
     for org in world.extra["organizations"]:
         if org.place_code in street_of:  # a community's group: its residents, a few neighbours
@@ -533,14 +692,28 @@ def memberships_file(world: DemoWorld, rng: random.Random) -> OutTable:
                 if r.community_code == org.place_code
                 or (street_of[r.community_code] == street_of[org.place_code] and rng.random() < 0.04)
             ]
-        else:  # a street's group: the whole street
+        else:  # a street's group: the whole street, more from the communities whose groups thrive
             pool = [r for r in residents if street_of[r.community_code] == org.place_code]
         start = max(org.founded_on, datetime.date(YEAR - 3, 1, 1))
         pool = [r for r in pool if r.left_on is None or r.left_on > start + datetime.timedelta(days=30)]
         low, high = sizes[org.kind]
-        size = min(_scaled(world, rng.randint(low, high), 3), len(pool))
-        weights = [ENGAGEMENT_WEIGHT[engagement[r.ref]] * (_haopopo_weight(r) if org.ref == HAOPOPO_REF else 1.0)
-                   for r in pool]  # fmt: skip
+        groups = _groups_factor(world, org.place_code, YEAR)
+        size = min(_scaled(world, rng.randint(low, high) * min(groups, 1.2), 3), len(pool))
+        # Where locals and new citizens keep apart, a community's group is mostly one group's.
+        home = communities.get(org.place_code)
+        leaning = None
+        if home is not None and rng.random() >= home.year(YEAR).mixing:
+            leaning = "new_citizen" if rng.random() < home.new_citizen_share else "local"
+        if "新市民" in org.name:
+            leaning = "new_citizen"  # a new citizens' organisation: mostly new citizens wherever it is
+        org_leaning[org.ref] = leaning
+        weights = [
+            ENGAGEMENT_WEIGHT[engagement[r.ref]]
+            * (_haopopo_weight(r) if org.ref == HAOPOPO_REF else 1.0)
+            * (communities[r.community_code].year(YEAR).groups if home is None else 1.0)
+            * (APART if leaning is not None and r.household != leaning else 1.0)
+            for r in pool
+        ]
         chosen = _weighted_sample(rng, pool, weights, size)
         if org.ref == HAOPOPO_REF:
             demo = [
@@ -553,18 +726,20 @@ def memberships_file(world: DemoWorld, rng: random.Random) -> OutTable:
             leaders = {r.ref for r in _weighted_sample(rng, chosen, [1.0] * len(chosen), 1 if len(chosen) < 15 else 2)
                        if r.phone not in DEMO_RESIDENT_PHONES}  # fmt: skip
         end = org.dissolved_on or TODAY
+        # Where the groups weaken, members leave more often.
+        leave_chance = 0.12 + 0.2 * max(0.0, 1.0 - _groups_factor(world, org.place_code, YEAR))
         for r in chosen:
-            earliest = max(start, r.registered_on)
+            earliest = max(start, r.registered_on, since.get(r.ref, start))  # newcomers join once they come
             if r.ref in leaders:
                 joined = earliest
             elif r.phone in DEMO_RESIDENT_PHONES:
                 joined = max(earliest, datetime.date(YEAR, 2, 15))
             else:
-                joined = _date_between(rng, earliest, min(end, datetime.date(YEAR, 10, 31)), skew=1.3)
+                joined = _date_between(rng, earliest, min(end, datetime.date(YEAR, 10, 31)), skew=0.9)
             if joined > end:
                 continue
             left: datetime.date | None = None
-            if r.ref not in leaders and r.phone not in DEMO_RESIDENT_PHONES and rng.random() < 0.15:
+            if r.ref not in leaders and r.phone not in DEMO_RESIDENT_PHONES and rng.random() < leave_chance:
                 left = _date_between(rng, min(joined + datetime.timedelta(days=30), end), end)
             if r.left_on is not None and (left is None or left > r.left_on):
                 left = max(r.left_on, joined)
@@ -602,77 +777,107 @@ def _spread(rng: random.Random, count: int, start: datetime.date, end: datetime.
     return [min(d, end) for d in days]
 
 
+def _count(rng: random.Random, expected: float) -> int:
+    """A whole number with the given expectation (the fraction decides by chance)."""
+    whole = int(expected)
+    return whole + (1 if rng.random() < expected - whole else 0)
+
+
 def activities_file(world: DemoWorld, rng: random.Random) -> OutTable:
     orgs: list[DemoOrganization] = world.extra["organizations"]
-    street_of = {c.code: c.street_code for c in world.communities}
+    communities = _community_of(world)
     communities_of: dict[str, list[str]] = {}
     for c in sorted(world.communities, key=lambda c: c.code):
         communities_of.setdefault(c.street_code, []).append(c.code)
+    quiet = {name for c in world.communities for name in c.profile.quiet_groups}
     plan: list[DemoActivity] = []
 
     def add(place: str, kind: str, title: str, at: datetime.datetime, org: str, size: int, course: str = "",
             session: int = 0) -> None:  # fmt: skip
         plan.append(DemoActivity("", place, kind, title, at, org, size, course, session))
 
-    # Courses: 好婆婆 sessions alternate between the street's centre (staff) and the communities (the classroom).
-    for street, series, title, *_rest, sessions in DEMO_COURSES:
-        if street not in communities_of:
-            continue
-        start = _date_between(rng, datetime.date(YEAR, 2, 20), datetime.date(YEAR, 7, 31))
-        end = min(start + datetime.timedelta(days=7 * sessions * 2), datetime.date(YEAR, 12, 20))
-        cohort = _scaled(world, rng.randint(18, 32), 5)
-        for n, day in enumerate(_spread(rng, sessions, start, end), start=1):
-            if series and n % 2 == 0:
-                place, organiser = rng.choice(communities_of[street]), HAOPOPO_REF
+    def where(org: DemoOrganization, year: int) -> str:
+        """Where an event of the organisation is held: its community, or (a street's) one of the street's
+        communities, more often where groups thrive."""
+        places = communities_of.get(org.place_code, [org.place_code])
+        return rng.choices(places, weights=[_groups_factor(world, c, year) for c in places])[0]
+
+    for year in YEARS:
+        first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 28)
+        # Courses: 好婆婆 sessions alternate between the street's centre (staff) and the communities (the classroom),
+        # more often in the communities that learn most.
+        for street, series, base, *_rest, sessions in DEMO_COURSES:
+            if street not in communities_of or (year != YEAR and base not in COURSES_2024):
+                continue
+            title = edition_title(base, year)
+            start = _date_between(rng, datetime.date(year, 2, 20), datetime.date(year, 7, 31))
+            end = min(start + datetime.timedelta(days=7 * sessions * 2), datetime.date(year, 12, 20))
+            cohort = _scaled(world, rng.randint(18, 32), 5)
+            homes = communities_of[street]
+            for n, day in enumerate(_spread(rng, sessions, start, end), start=1):
+                if series and n % 2 == 0:
+                    # (a community without outside resources has no room for the classroom's guest teachers)
+                    weights = [communities[c].year(year).learning * (communities[c].year(year).link > 0) for c in homes]
+                    weights = weights if any(weights) else [1.0] * len(homes)
+                    place, organiser = rng.choices(homes, weights=weights)[0], HAOPOPO_REF
+                else:
+                    place, organiser = street, ""
+                add(place, "course_session", title, _at(day, rng.choice((9, 14)), rng.choice((0, 30))), organiser,
+                    cohort, title, n)  # fmt: skip
+        # Each community's own school (社区学校) runs courses of eight sessions, organised by its staff: none, one,
+        # or several a year, by how much the community learns.
+        for community in sorted(world.communities, key=lambda c: c.code):
+            learning = community.year(year).learning
+            courses = min(_count(rng, learning**1.5), len(COMMUNITY_SCHOOL_TOPICS))
+            for topic in rng.sample(COMMUNITY_SCHOOL_TOPICS, courses):
+                title = edition_title(f"{community.name}社区学校·{topic}", year)
+                start = _date_between(rng, datetime.date(year, 3, 1), datetime.date(year, 9, 1))
+                cohort = _scaled(world, rng.randint(12, 22) * min(learning, 1.5), 4)
+                days = _spread(rng, SCHOOL_SESSIONS, start, start + datetime.timedelta(days=70))
+                for n, day in enumerate(days, start=1):
+                    add(community.code, "course_session", title, _at(day, rng.choice((9, 14, 19))), "", cohort,
+                        title, n)  # fmt: skip
+        for street, base, times in DEMO_LECTURES:
+            if street not in communities_of:
+                continue
+            title = edition_title(base, year)
+            for day in _spread(rng, times, datetime.date(year, 3, 1), datetime.date(year, 12, 15)):
+                add(street, "course_session", title, _at(day, 14), "", _scaled(world, rng.randint(60, 150), 10),
+                    title)  # fmt: skip
+        # Learning communities meet every two to four weeks; studios and social organisations hold events; teams
+        # volunteer. How often follows the profile of the organisation's community in that year.
+        for org in orgs:
+            active_from = max(org.founded_on, first)
+            active_to = min(org.dissolved_on or last, last)
+            if active_from > active_to or (year == YEAR and org.name in quiet):
+                continue
+            weeks = (active_to - active_from).days / 7
+            groups = _groups_factor(world, org.place_code, year)
+            if org.kind == "learning_community":
+                every = rng.choice((2, 2, 3, 4)) if org.ref != HAOPOPO_REF else 1.5
+                count = _scaled(world, weeks / every * min(groups, 1.3), 2)
+                for day in _spread(rng, count, active_from, active_to):
+                    add(org.place_code, "learning_meeting", f"{org.name}活动", _at(day, rng.choice((9, 14, 19))),
+                        org.ref, _scaled(world, rng.randint(8, 22), 3))  # fmt: skip
+            elif org.kind == "volunteer_team":
+                for day in _spread(rng, _scaled(world, weeks / 1.5 * groups, 2), active_from, active_to):
+                    add(where(org, year), "volunteer_event", f"{org.name}志愿服务", _at(day, rng.choice((8, 9, 14))),
+                        org.ref, _scaled(world, rng.randint(8, 25), 3))  # fmt: skip
             else:
-                place, organiser = street, ""
-            add(place, "course_session", title, _at(day, rng.choice((9, 14)), rng.choice((0, 30))), organiser, cohort,
-                title, n)  # fmt: skip
-    # Each community's own school (社区学校) runs a course of eight sessions, organised by its staff.
-    for community in sorted(world.communities, key=lambda c: c.code):
-        topic = rng.choice(COMMUNITY_SCHOOL_TOPICS)
-        title = f"{community.name}社区学校·{topic}"
-        start = _date_between(rng, datetime.date(YEAR, 3, 1), datetime.date(YEAR, 9, 1))
-        cohort = _scaled(world, rng.randint(15, 30), 5)
-        for n, day in enumerate(_spread(rng, 8, start, start + datetime.timedelta(days=70)), start=1):
-            add(community.code, "course_session", title, _at(day, rng.choice((9, 14, 19))), "", cohort, title, n)
-    for street, title, times in DEMO_LECTURES:
-        if street not in communities_of:
-            continue
-        for day in _spread(rng, times, datetime.date(YEAR, 3, 1), datetime.date(YEAR, 12, 15)):
-            add(street, "course_session", title, _at(day, 14), "", _scaled(world, rng.randint(60, 150), 10), title)
-    # Learning communities meet every week or two; studios and social organisations hold events; teams volunteer.
-    for org in orgs:
-        active_from = max(org.founded_on, YEAR_START)
-        active_to = min(org.dissolved_on or datetime.date(YEAR, 12, 28), datetime.date(YEAR, 12, 28))
-        if active_from > active_to:
-            continue
-        weeks = (active_to - active_from).days / 7
-        if org.kind == "learning_community":
-            count = _scaled(world, round(weeks / rng.choice((1, 1.5, 2))), 2)
-            for day in _spread(rng, count, active_from, active_to):
-                add(org.place_code, "learning_meeting", f"{org.name}活动", _at(day, rng.choice((9, 14, 19))), org.ref,
-                    _scaled(world, rng.randint(8, 22), 3))  # fmt: skip
-        elif org.kind == "volunteer_team":
-            places = communities_of.get(org.place_code, [org.place_code])
-            for day in _spread(rng, _scaled(world, round(weeks / 1.2), 2), active_from, active_to):
-                add(rng.choice(places), "volunteer_event", f"{org.name}志愿服务", _at(day, rng.choice((8, 9, 14))),
-                    org.ref, _scaled(world, rng.randint(8, 25), 3))  # fmt: skip
-        else:
-            places = communities_of.get(org.place_code, [org.place_code])
-            for day in _spread(rng, _scaled(world, round(weeks / 3), 2), active_from, active_to):
-                add(rng.choice(places), "org_event", f"{org.name}活动", _at(day, rng.choice((9, 14, 19))), org.ref,
-                    _scaled(world, rng.randint(10, 40), 3))  # fmt: skip
-    # Residents' councils (居民议事会): a few deliberation meetings per community, organised by staff.
-    for community in sorted(world.communities, key=lambda c: c.code):
-        for day in _spread(rng, rng.randint(6, 10), datetime.date(YEAR, 1, 10), datetime.date(YEAR, 12, 20)):
-            add(community.code, "deliberation_meeting", f"{community.name}居民议事会", _at(day, 19), "",
-                _scaled(world, rng.randint(12, 35), 4))  # fmt: skip
+                for day in _spread(rng, _scaled(world, weeks / 3 * groups, 2), active_from, active_to):
+                    add(where(org, year), "org_event", f"{org.name}活动", _at(day, rng.choice((9, 14, 19))),
+                        org.ref, _scaled(world, rng.randint(10, 40), 3))  # fmt: skip
+        # Residents' councils (居民议事会): a few deliberation meetings per community, organised by staff.
+        for community in sorted(world.communities, key=lambda c: c.code):
+            civic = community.year(year).civic
+            meetings = max(2, round(rng.randint(4, 8) * civic))
+            for day in _spread(rng, meetings, datetime.date(year, 1, 10), datetime.date(year, 12, 20)):
+                add(community.code, "deliberation_meeting", f"{community.name}居民议事会", _at(day, 19), "",
+                    _scaled(world, rng.randint(6, 16) * civic, 4))  # fmt: skip
     plan.sort(key=lambda a: (a.starts_at, a.place_code, a.title))
     for number, activity in enumerate(plan, start=1):
         activity.ref = f"A{number:05d}"
     world.extra["activities"] = plan
-    del street_of
     # Which providers' resources each activity used (联 link, below): drawn from a stream of its own, so that the
     # rest of this file and the later files stay as they were before resources existed.
     uses = _resource_uses(world, plan)
@@ -684,48 +889,63 @@ def activities_file(world: DemoWorld, rng: random.Random) -> OutTable:
 
 def attendance_file(world: DemoWorld, rng: random.Random) -> OutTable:
     """Who came. Members come to their group's gatherings, a course has a cohort that thins out, open events draw
-    from the neighbourhood weighted by engagement; in a community with low mixing, an event leans to one group."""
+    from the neighbourhood weighted by engagement (and, for classes, by how much the resident's community learns that
+    year); in a community with low mixing, an event leans to one group."""
     engagement: dict[str, str] = world.extra["engagement"]
     dropout: dict[str, datetime.date] = world.extra["dropout"]
-    mixing: dict[str, float] = world.extra["mixing"]
+    since: dict[str, datetime.date] = world.extra["since"]
+    mixing: dict[int, dict[str, float]] = world.extra["mixing"]
+    communities = _community_of(world)
     street_of = {c.code: c.street_code for c in world.communities}
-    adults = [r for r in world.residents if _adult(r)]
     by_ref = {r.ref: r for r in world.residents}
-    by_community: dict[str, list[DemoResident]] = {}
-    by_street: dict[str, list[DemoResident]] = {}
-    for r in adults:
-        by_community.setdefault(r.community_code, []).append(r)
-        by_street.setdefault(street_of[r.community_code], []).append(r)
     members: dict[str, list[DemoMembership]] = {}
     for m in world.extra["memberships"]:
         members.setdefault(m.organization_ref, []).append(m)
     org_place = {o.ref: o.place_code for o in world.extra["organizations"]}
+    org_leaning: dict[str, str | None] = world.extra["org_leaning"]
+    learning_of = {year: {c.code: c.year(year).learning for c in world.communities} for year in YEARS}
+    haopopo_titles = _haopopo_titles()
+    login_titles = _haopopo_titles(DEMO_LOGIN_SERIES)
 
     def active(r: DemoResident, day: datetime.date) -> bool:
-        gone = dropout.get(r.ref)
-        return _on_roll(r, day) and (gone is None or day < gone)
+        gone, first = dropout.get(r.ref), since.get(r.ref)
+        return _on_roll(r, day) and (gone is None or day < gone) and (first is None or day >= first)
 
-    def lean(community: str | None) -> str | None:
-        """With low mixing, an event is mostly one group's (the group chosen by its share)."""
-        if community is None or rng.random() < mixing.get(community, 0.5):
-            return None
-        share = next(c.new_citizen_share for c in world.communities if c.code == community)
-        return "new_citizen" if rng.random() < share else "local"
+    def leanings(pool: list[DemoResident], year: int) -> dict[str, str | None]:
+        """With low mixing, the people of a community who come to a gathering are mostly one group's (the group
+        chosen by its share): community → the group it leans to, or None."""
+        out: dict[str, str | None] = {}
+        for code in sorted({r.community_code for r in pool}):
+            out[code] = None
+            if rng.random() >= mixing[year].get(code, 0.5):
+                share = communities[code].new_citizen_share
+                out[code] = "new_citizen" if rng.random() < share else "local"
+        return out
 
-    def open_draw(pool: list[DemoResident], day: datetime.date, size: int, community: str | None,
-                  exclude: set[str], boost: Callable[[DemoResident], float] | None = None) -> list[DemoResident]:  # fmt: skip
-        leaning = lean(community)
+    def open_draw(pool: list[DemoResident], day: datetime.date, size: int, exclude: set[str],
+                  boost: Callable[[DemoResident], float] | None = None, learning: bool = False,
+                  group: str | None = None, civic: bool = False) -> list[DemoResident]:  # fmt: skip
+        """``size`` of ``pool`` active on ``day``; ``group``: the gathering's own group (its guests lean to it too)."""
+        leaning = leanings(pool, day.year)
+        learns = learning_of[day.year]
+        if group is not None:
+            leaning = {code: group if lean is not None or group == "new_citizen" else None
+                       for code, lean in leaning.items()}  # fmt: skip
         candidates = [r for r in pool if r.ref not in exclude and active(r, day)]
         weights = []
         for r in candidates:
-            w = ENGAGEMENT_WEIGHT[engagement[r.ref]] * (boost(r) if boost else 1.0)
-            if leaning is not None and r.household != leaning:
-                w *= 0.12
+            w = (CIVIC_WEIGHT if civic else ENGAGEMENT_WEIGHT)[engagement[r.ref]] * (boost(r) if boost else 1.0)
+            if learning:
+                w *= learns[r.community_code]
+            group = leaning[r.community_code]
+            if group is not None and r.household != group:
+                w *= APART
             weights.append(w)
         return _weighted_sample(rng, candidates, weights, min(size, len(candidates)))
 
     rows: list[list[str]] = []
     cohorts: dict[str, list[DemoResident]] = {}
+    present_count: dict[int, dict[str, int]] = {year: {} for year in YEARS}
 
     def record(activity: DemoActivity, present: list[DemoResident], absent: list[DemoResident] = (),  # type: ignore[assignment]
                hours: bool = False) -> None:  # fmt: skip
@@ -733,27 +953,45 @@ def attendance_file(world: DemoWorld, rng: random.Random) -> OutTable:
         for r in absent:
             if rng.random() < 0.35:  # a roster notes some no-shows; a few sent word
                 entries.append((r, "excused" if rng.random() < 0.3 else "absent"))
+        counts = present_count[activity.year]
         for r, status in sorted(entries, key=lambda e: e[0].ref):
             spent = ""
-            if hours and status == "present":
-                spent = str(rng.choice((1, 1.5, 2, 2, 3, 4)))
+            if status == "present":
+                counts[r.ref] = counts.get(r.ref, 0) + 1
+                if hours:
+                    spent = str(rng.choice((1, 1.5, 2, 2, 3, 4)))
             rows.append([activity.ref, r.ref, status, spent])
 
+    pools: dict[tuple[str, int], list[DemoResident]] = {}
+
+    def adults_of(place: str, year: int) -> list[DemoResident]:
+        """The adults of a community, or of a street, in a year."""
+        key = (place, year)
+        if key not in pools:
+            pools[key] = [
+                r for r in world.residents
+                if _adult(r, year) and (r.community_code == place or street_of[r.community_code] == place)
+            ]  # fmt: skip
+        return pools[key]
+
     for activity in world.extra["activities"]:
-        day = activity.starts_at.date()
+        day, year = activity.starts_at.date(), activity.year
         community = activity.place_code if activity.place_code in street_of else None
         street = street_of.get(activity.place_code, activity.place_code)
         if activity.kind == "course_session" and activity.size > 50:  # a lecture hall: the whole street comes
-            present = open_draw(by_street.get(street, []), day, activity.size, None, set())
+            present = open_draw(adults_of(street, year), day, activity.size, set(), learning=True)
             record(activity, present)
             continue
         if activity.kind == "course_session":
             cohort = cohorts.get(activity.course)
+            base = catalogue_title(activity.course)
             if cohort is None:
-                boost = _haopopo_weight if activity.organization_ref or activity.course in _haopopo_titles() else None
-                cohort = open_draw(by_street.get(street, []), day, activity.size, None, set(), boost)
-                if activity.course in _haopopo_titles(DEMO_LOGIN_SERIES):
-                    demo = [r for r in by_street.get(street, []) if r.phone in DEMO_RESIDENT_PHONES]
+                # A community school's class comes from the community; a street's course from the whole street.
+                pool = adults_of(activity.place_code if community and not activity.organization_ref else street, year)
+                boost = _haopopo_weight if activity.organization_ref or base in haopopo_titles else None
+                cohort = open_draw(pool, day, activity.size, set(), boost, learning=True)
+                if year == YEAR and base in login_titles:
+                    demo = [r for r in adults_of(street, year) if r.phone in DEMO_RESIDENT_PHONES]
                     cohort = demo + [r for r in cohort if r not in demo]
                 else:
                     cohort = [r for r in cohort if r.phone not in DEMO_RESIDENT_PHONES]
@@ -765,8 +1003,8 @@ def attendance_file(world: DemoWorld, rng: random.Random) -> OutTable:
                 elif _on_roll(r, day):
                     absent.append(r)
             taken = {r.ref for r in cohort}
-            walk_ins = open_draw(by_community.get(activity.place_code, []) if community else by_street.get(street, []),
-                                 day, rng.randint(0, 5), community, taken)  # fmt: skip
+            walk_ins = open_draw(adults_of(activity.place_code if community else street, year), day,
+                                 rng.randint(0, 4), taken, learning=True)  # fmt: skip
             record(activity, present + walk_ins, absent)
             continue
         if activity.organization_ref:
@@ -784,14 +1022,15 @@ def attendance_file(world: DemoWorld, rng: random.Random) -> OutTable:
                     absent.append(r)
             present = present[: activity.size + 10]
             home = org_place.get(activity.organization_ref, activity.place_code)
-            guests_pool = by_community.get(home) or by_street.get(street_of.get(home, home), [])
-            guests = open_draw(guests_pool, day, rng.randint(0, 6 if activity.kind != "org_event" else 14), community,
-                               {m.resident_ref for m in current})  # fmt: skip
+            guests = open_draw(adults_of(home, year), day, rng.randint(0, 5 if activity.kind != "org_event" else 12),
+                               {m.resident_ref for m in current}, learning=activity.kind == "learning_meeting",
+                               group=org_leaning.get(activity.organization_ref))  # fmt: skip
             record(activity, present + guests, absent, hours=activity.kind == "volunteer_event")
             continue
         # Staff-organised open meetings (residents' councils).
-        present = open_draw(by_community.get(activity.place_code, []), day, activity.size, community, set())
+        present = open_draw(adults_of(activity.place_code, year), day, activity.size, set(), civic=True)
         record(activity, present)
+    world.extra["present_count"] = present_count
     columns = ["activity_ref", "resident_ref", "status", "hours"]
     return OutTable("attendance.csv", columns, rows)
 
@@ -811,12 +1050,14 @@ STEPS: list[DemoStep] = [
 ]
 
 
-# --- 议 deliberate: issues and who took part in them, in 2025 ----------------------------------------------------
+# --- 议 deliberate: issues and who took part in them, in 2024 and 2025 -----------------------------------------
 #
-# Every community raised a handful of issues during the year, at every stage of the chain: some still open, some under
-# discussion, some decided, being carried out, closed, a few rejected. Each has its actions (raise, comments,
-# proposals, votes) by residents of the community. The estate-renovation case of 九堡社区 is not in these files: it is
-# built end to end through the services by ``demo_deliberation`` after the import.
+# Every community raised a handful of issues each year (more where residents deliberate more), at every stage of the
+# chain: by the end of 2025 most of 2024's are closed, 2025's are at every stage — open, under discussion, decided,
+# being carried out, closed, a few rejected. Closed issues went through discussion and a decision where deliberation
+# is strong; elsewhere some were settled directly (no discussion or decision recorded). Each has its actions (raise,
+# comments, proposals, votes) by residents of the community, mostly by its engaged core. The estate-renovation case of
+# 九堡社区 is not in these files: it is built end to end through the services by ``demo_deliberation`` after the import.
 
 DEMO_ISSUE_TITLES: tuple[tuple[str, str], ...] = (
     ("estate", "小区停车位划线与充电桩"),
@@ -833,7 +1074,7 @@ DEMO_ISSUE_TITLES: tuple[tuple[str, str], ...] = (
     ("services", "社区便民理发服务"),
     ("other", "广场舞音量与时段"),
 )
-# The stages an issue reached by the end of 2025, with weights.
+# The stages an issue reached by the end of 2025, with weights: for issues raised in 2025, and in an earlier year.
 DEMO_ISSUE_STATUSES = (
     ("open", 0.15),
     ("discussing", 0.2),
@@ -841,6 +1082,14 @@ DEMO_ISSUE_STATUSES = (
     ("implementing", 0.2),
     ("closed", 0.28),
     ("rejected", 0.07),
+)
+EARLIER_ISSUE_STATUSES = (
+    ("open", 0.03),
+    ("discussing", 0.05),
+    ("decided", 0.04),
+    ("implementing", 0.12),
+    ("closed", 0.66),
+    ("rejected", 0.1),
 )
 
 
@@ -855,29 +1104,48 @@ class DemoIssue:
     title: str
 
 
+def _issue_dates(
+    rng: random.Random, status: str, raised_on: datetime.date, due: float
+) -> dict[str, datetime.date | None]:
+    """The dates of the steps an issue reached. A closed issue followed due process (discussed, decided, carried out)
+    with chance ``due``; otherwise it was settled directly (by the property company or the community office)."""
+    dates: dict[str, datetime.date | None] = dict.fromkeys(
+        ("discussed_on", "decided_on", "implemented_on", "closed_on")
+    )
+    steps = {"open": 0, "discussing": 1, "decided": 2, "implementing": 3, "closed": 4, "rejected": 1}[status]
+    skipped: set[str] = set()
+    if status == "closed" and rng.random() >= due:
+        skipped = {"discussed_on", "decided_on"} if rng.random() < 0.6 else {"decided_on"}
+    day = raised_on
+    for column in ("discussed_on", "decided_on", "implemented_on", "closed_on")[:steps]:
+        if status == "rejected" and rng.random() < 0.5:
+            break  # rejected at once, never discussed
+        day = min(day + datetime.timedelta(days=rng.randint(5, 40)), TODAY)
+        if column not in skipped:
+            dates[column] = day
+    return dates
+
+
 def issues_file(world: DemoWorld, rng: random.Random) -> OutTable:
-    adults: dict[str, list[DemoResident]] = {}
-    for r in world.residents:
-        if _adult(r) and r.left_on is None:
-            adults.setdefault(r.community_code, []).append(r)
     plan: list[DemoIssue] = []
-    for community in sorted(world.communities, key=lambda c: c.code):
-        pool = adults.get(community.code, [])
-        for _category, title in rng.sample(DEMO_ISSUE_TITLES, rng.randint(3, 5)):
-            status = rng.choices([s for s, _w in DEMO_ISSUE_STATUSES], weights=[w for _s, w in DEMO_ISSUE_STATUSES])[0]
-            raised_on = _date_between(rng, datetime.date(YEAR, 1, 5), datetime.date(YEAR, 11, 15), skew=0.9)
-            dates: dict[str, datetime.date | None] = dict.fromkeys(
-                ("discussed_on", "decided_on", "implemented_on", "closed_on")
-            )
-            day = raised_on
-            steps = {"open": 0, "discussing": 1, "decided": 2, "implementing": 3, "closed": 4, "rejected": 1}[status]
-            for column in ("discussed_on", "decided_on", "implemented_on", "closed_on")[:steps]:
-                if status == "rejected" and rng.random() < 0.5:
-                    break  # rejected at once, never discussed
-                day = min(day + datetime.timedelta(days=rng.randint(5, 40)), TODAY)
-                dates[column] = day
-            raiser = rng.choice(pool).ref if pool and rng.random() < 0.8 else ""
-            plan.append(DemoIssue("", community.code, raiser, raised_on, status, dates, title))
+    for year in YEARS:
+        for community in sorted(world.communities, key=lambda c: c.code):
+            civic = community.year(year).civic
+            taken = {i.title for i in plan if i.community_code == community.code}
+            titles = [t for t in DEMO_ISSUE_TITLES if t[1] not in taken]
+            count = min(len(titles), max(1, round(rng.randint(3, 5) * civic)))
+            statuses = DEMO_ISSUE_STATUSES if year == YEAR else EARLIER_ISSUE_STATUSES
+            due = min(0.95, max(0.2, 0.3 + 0.55 * civic))
+            for _category, title in rng.sample(titles, count):
+                status = rng.choices([s for s, _w in statuses], weights=[w for _s, w in statuses])[0]
+                raised_on = _date_between(rng, datetime.date(year, 1, 5), datetime.date(year, 11, 15), skew=0.9)
+                dates = _issue_dates(rng, status, raised_on, due)
+                pool = [
+                    r for r in world.residents
+                    if r.community_code == community.code and _adult(r, year) and _on_roll(r, raised_on)
+                ]  # fmt: skip
+                raiser = rng.choice(pool).ref if pool and rng.random() < 0.8 else ""
+                plan.append(DemoIssue("", community.code, raiser, raised_on, status, dates, title))
     plan.sort(key=lambda i: (i.raised_on, i.community_code, i.title))
     for number, issue in enumerate(plan, start=1):
         issue.ref = f"I{number:04d}"
@@ -893,33 +1161,43 @@ def issues_file(world: DemoWorld, rng: random.Random) -> OutTable:
 
 
 def issue_actions_file(world: DemoWorld, rng: random.Random) -> OutTable:
-    """The raise, then comments while open or discussed, proposals while discussed, votes before the decision."""
-    adults: dict[str, list[DemoResident]] = {}
-    for r in world.residents:
-        if _adult(r) and r.left_on is None:
-            adults.setdefault(r.community_code, []).append(r)
+    """The raise, then comments while open or discussed, proposals while discussed, votes before the decision —
+    mostly by the community's engaged residents (the same faces at every issue), more where deliberation is strong."""
+    engagement: dict[str, str] = world.extra["engagement"]
+    communities = _community_of(world)
     rows: set[tuple[str, str, str, str]] = set()
 
     def moment(start: datetime.date, end: datetime.date) -> str:
         day = _date_between(rng, start, max(start, end))
         return _at(day, rng.choice((10, 12, 19, 20, 21)), rng.choice((0, 15, 30, 45))).isoformat()
 
+    def some(pool: list[DemoResident], k: int) -> list[DemoResident]:
+        return _weighted_sample(rng, pool, [CIVIC_WEIGHT[engagement[r.ref]] for r in pool], min(len(pool), k))
+
     for issue in world.extra["issues"]:
-        pool = adults.get(issue.community_code, [])
+        year = issue.raised_on.year
+        pool = [
+            r for r in world.residents
+            if r.community_code == issue.community_code and _adult(r, year) and _on_roll(r, issue.raised_on)
+        ]  # fmt: skip
         if not pool:
             continue
+        civic = communities[issue.community_code].year(year).civic
         d = issue.dates
         if issue.raised_by:
             rows.add((issue.ref, issue.raised_by, "raise", _at(issue.raised_on, 9).isoformat()))
-        talk_end = d["decided_on"] or d["discussed_on"] or min(issue.raised_on + datetime.timedelta(days=30), TODAY)
-        for r in rng.sample(pool, min(len(pool), _scaled(world, rng.randint(3, 12), 2))):
+        talk_end = (
+            d["decided_on"] or d["discussed_on"] or d["closed_on"]
+            or min(issue.raised_on + datetime.timedelta(days=30), TODAY)
+        )  # fmt: skip
+        for r in some(pool, _scaled(world, rng.randint(2, 8) * civic, 2)):
             rows.add((issue.ref, r.ref, "comment", moment(issue.raised_on, talk_end)))
         if d["discussed_on"] is not None and issue.status != "rejected":
-            for r in rng.sample(pool, min(len(pool), rng.randint(1, 3))):
+            for r in some(pool, rng.randint(1, 3)):
                 rows.add((issue.ref, r.ref, "propose", moment(d["discussed_on"], talk_end)))
         if d["decided_on"] is not None:
             vote_start = max(d["discussed_on"] or issue.raised_on, d["decided_on"] - datetime.timedelta(days=7))
-            for r in rng.sample(pool, min(len(pool), _scaled(world, rng.randint(15, 45), 4))):
+            for r in some(pool, _scaled(world, rng.randint(6, 18) * civic, 4)):
                 rows.add((issue.ref, r.ref, "vote", moment(vote_start, d["decided_on"])))
     columns = ["issue_ref", "resident_ref", "action", "at"]
     return OutTable("issue_actions.csv", columns, [list(r) for r in sorted(rows)])
@@ -928,7 +1206,7 @@ def issue_actions_file(world: DemoWorld, rng: random.Random) -> OutTable:
 STEPS += [issues_file, issue_actions_file]
 
 
-# --- 联 link: providers, their resources, the activities that used them, and needs, in 2025 ----------------------
+# --- 联 link: providers, their resources, the activities that used them, and needs, in 2024 and 2025 -------------
 #
 # The cases of SPEC.md moved to 上城区: a bank paired with 九堡街道 gives financial-literacy lectures against telecom fraud
 # (the Wenjiao bank pairing) and sends its staff volunteers; a health college's student volunteers give health talks in
@@ -937,8 +1215,9 @@ STEPS += [issues_file, issue_actions_file]
 # and the street's 家庭教育大讲堂. Libraries, a shopping centre, two chambers of commerce, a law firm, the Red Cross and
 # others complete the network.
 #
-# Communities differ: each has a ``LINK_LEVEL``, the chance that one of its own gatherings (a learning-community
-# meeting, an organisation's event, a volunteer event) uses an outside venue, fund or volunteer service. 芙蓉社区 is rich
+# Communities differ: each has a ``link`` level in its profile, per year, the chance that one of its own gatherings (a
+# learning-community meeting, an organisation's event, a volunteer event) uses an outside venue, fund or volunteer
+# service. 芙蓉社区 is rich
 # in outside resources (the library's branch and the chamber's fund are there); 双桥社区 has almost none: its community
 # school is taught by its own staff and its groups meet in their own rooms. Needs follow: where resources are, more
 # needs are fulfilled; where they are not, needs stay open.
@@ -1030,19 +1309,8 @@ SCHOOL_TOPIC_RESOURCES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "心理健康": (("RS019",), ("RS019", "RS004")),
     "亲子沟通": (("RS009",), ("RS015",)),
 }
-# The chance that a community's own gathering used an outside venue, fund or volunteer service.
-LINK_LEVEL: dict[str, float] = {
-    "330102007001": 0.45,  # 芙蓉社区: rich in outside resources
-    "330102011001": 0.3,  # 九堡社区
-    "330102011002": 0.25,  # 客运中心社区: the bank's new-citizen work
-    "330102007002": 0.15,  # 洁莲社区
-    "330102007003": 0.1,  # 青荷社区
-    "330102011004": 0.08,  # 杭海路社区
-    "330102007004": 0.05,  # 观音塘社区
-    "330102011003": 0.0,  # 双桥社区: few outside resources
-}
-RICH_COMMUNITY = "330102007001"
-POOR_COMMUNITY = "330102011003"
+RICH_COMMUNITY = "330102007001"  # 芙蓉社区: rich in outside resources (its profile's ``link``)
+POOR_COMMUNITY = "330102011003"  # 双桥社区: almost none
 # The local pools of each street: activity kind → resources its communities' gatherings draw on.
 LOCAL_POOLS: dict[str, dict[str, tuple[str, ...]]] = {
     JIUBAO: {
@@ -1056,6 +1324,14 @@ LOCAL_POOLS: dict[str, dict[str, tuple[str, ...]]] = {
         "volunteer_event": ("RS004",),
     },
 }
+# 芙蓉社区 has more at hand: the library's reading guidance, the chamber's fund, a photographer, the Red Cross.
+COMMUNITY_POOLS: dict[str, dict[str, tuple[str, ...]]] = {
+    RICH_COMMUNITY: {
+        "learning_meeting": ("RS014", "RS014", "RS015", "RS016", "RS021"),
+        "org_event": ("RS016", "RS014", "RS012", "RS010"),
+        "volunteer_event": ("RS004", "RS012"),
+    },
+}
 NEW_CITIZENS_ORG = "九堡街道新市民互助会"  # its events often bring the bank's lecture (new citizens and fraud)
 
 
@@ -1063,23 +1339,29 @@ def _resource_uses(world: DemoWorld, plan: list[DemoActivity]) -> dict[str, tupl
     """activity ref → the resource refs it used (sorted); recorded in ``world.extra["resource_uses"]``."""
     rng = random.Random(f"gongzhi-demo:{world.seed}:resource_uses")
     street_of = {c.code: c.street_code for c in world.communities}
+    communities = _community_of(world)
     org_names = {o.ref: o.name for o in world.extra.get("organizations", [])}
     uses: dict[str, tuple[str, ...]] = {}
     for a in plan:
         used: set[str] = set()
         street = street_of.get(a.place_code, a.place_code)
+        community = communities.get(a.place_code)
+        link = community.year(a.year).link if community else 0.0
         if a.kind == "course_session":
-            used.update(COURSE_RESOURCES.get(a.course, ()))
-            used.update(SESSION_RESOURCES.get((a.course, a.session), ()))
-            topic = a.course.partition("·")[2]
-            if topic in SCHOOL_TOPIC_RESOURCES and a.place_code != POOR_COMMUNITY:
+            course = catalogue_title(a.course)
+            used.update(COURSE_RESOURCES.get(course, ()))
+            used.update(SESSION_RESOURCES.get((course, a.session), ()))
+            topic = course.partition("·")[2]
+            # A community school brings in outside teachers for some sessions (all, where resources abound; none
+            # where there are none: its staff teach).
+            if topic in SCHOOL_TOPIC_RESOURCES and link > 0 and rng.random() < 0.2 + 2.5 * link:
                 in_jiubao, in_caihe = SCHOOL_TOPIC_RESOURCES[topic]
                 used.update(in_jiubao if street == JIUBAO else in_caihe)
         elif a.kind in ("learning_meeting", "org_event", "volunteer_event") and a.place_code in street_of:
-            pool = LOCAL_POOLS.get(street, {}).get(a.kind, ())
+            pool = COMMUNITY_POOLS.get(a.place_code, LOCAL_POOLS.get(street, {})).get(a.kind, ())
             if org_names.get(a.organization_ref) == NEW_CITIZENS_ORG and rng.random() < 0.35:
                 used.add(BANK_LECTURE_REF)
-            elif pool and rng.random() < LINK_LEVEL.get(a.place_code, 0.0):
+            elif pool and rng.random() < link:
                 used.add(rng.choice(pool))
         if used:
             uses[a.ref] = tuple(sorted(used))
@@ -1127,8 +1409,8 @@ CANCELLED_NEEDS: tuple[tuple[str, str], ...] = (
     ("组织社区一日游（出于安全考虑取消）", "other"),
     ("广场舞音响更换（已由居民自筹解决）", "fund"),
 )
-# The spring needs surveys of the two streets (需求调查, sent down): needs they found carry that day.
-NEEDS_SURVEY_DAYS: dict[str, datetime.date] = {JIUBAO: datetime.date(YEAR, 3, 10), CAIHE: datetime.date(YEAR, 4, 8)}
+# The spring needs surveys of the two streets (需求调查, sent down), every year: needs they found carry that day.
+NEEDS_SURVEY_DAYS: dict[str, tuple[int, int]] = {JIUBAO: (3, 10), CAIHE: (4, 8)}
 
 
 def _need_origin(
@@ -1136,7 +1418,7 @@ def _need_origin(
 ) -> tuple[str, datetime.date]:
     """How and when a need came up, between ``first`` and ``last``: the street's spring needs survey when it falls
     in that span (often), else a resident's or worker's report on a day of the span."""
-    first = max(first, datetime.date(YEAR, 1, 6))
+    first = max(first, datetime.date(last.year, 1, 6))
     if survey_day is not None and first <= survey_day <= last and rng.random() < 0.45:
         return "survey", survey_day
     return "report", _date_between(rng, first, max(first, last))
@@ -1156,13 +1438,14 @@ class DemoNeed:
 
 
 def needs_file(world: DemoWorld, rng: random.Random) -> OutTable:
-    """Five to nine needs per community. A need is fulfilled by a resource that an activity held in the community
-    (or a centralised one of its street) used after the need was raised; the richer the community in resources, the
-    more of its needs are fulfilled. Some are matched and waiting, some open, a few cancelled."""
+    """Five to nine needs per community and year. A need is fulfilled by a resource that an activity held in the
+    community (or a centralised one of its street) used after the need was raised, in the same year; the richer the
+    community in resources that year, the more of its needs are fulfilled. Some are matched and waiting (late in
+    2025), some open, a few cancelled."""
     uses: dict[str, tuple[str, ...]] = world.extra.get("resource_uses", {})
     street_of = {c.code: c.street_code for c in world.communities}
-    # community → resource → the days activities reaching the community used it
-    reached: dict[str, dict[str, list[datetime.date]]] = {}
+    # (year, community) → resource → the days activities reaching the community used it
+    reached: dict[tuple[int, str], dict[str, list[datetime.date]]] = {}
     for a in world.extra.get("activities", []):
         refs = uses.get(a.ref, ())
         if not refs:
@@ -1170,60 +1453,67 @@ def needs_file(world: DemoWorld, rng: random.Random) -> OutTable:
         places = [a.place_code] if a.place_code in street_of else [c for c, s in street_of.items() if s == a.place_code]
         for place in places:
             for ref in refs:
-                reached.setdefault(place, {}).setdefault(ref, []).append(a.starts_at.date())
+                reached.setdefault((a.year, place), {}).setdefault(ref, []).append(a.starts_at.date())
     plan: list[DemoNeed] = []
-    earliest = datetime.date(YEAR, 1, 6)
-    for community in sorted(world.communities, key=lambda c: c.code):
-        level = LINK_LEVEL.get(community.code, 0.1)
-        survey_day = NEEDS_SURVEY_DAYS.get(community.street_code)
-        here = reached.get(community.code, {})
-        titles_used: set[str] = set()
+    for year in YEARS:
+        earliest = datetime.date(year, 1, 6)
+        for community in sorted(world.communities, key=lambda c: c.code):
+            level = community.year(year).link
+            month, day = NEEDS_SURVEY_DAYS.get(community.street_code, (0, 0))
+            survey_day = datetime.date(year, month, day) if month else None
+            here = reached.get((year, community.code), {})
+            # A need still open from an earlier year is not raised again.
+            titles_used = {n.title for n in plan if n.community_code == community.code and n.status == "open"}
 
-        # Fulfilled: a template whose resource reached the community, raised 2–10 weeks before that use.
-        fulfillable = [t for t in NEED_TEMPLATES if any(ref in here for ref in t[2])]
-        rng.shuffle(fulfillable)
-        wanted = 0 if level == 0 else min(len(fulfillable), 1 + int(level * 8) + rng.randint(0, 1))
-        for title, kind, refs in fulfillable[:wanted]:
-            ref = rng.choice([r for r in refs if r in here])
-            days = sorted(d for d in here[ref] if d >= earliest + datetime.timedelta(days=14))
-            if not days:
-                continue
-            used_on = rng.choice(days)
-            direction, raised_on = _need_origin(
-                rng,
-                survey_day,
-                used_on - datetime.timedelta(days=rng.randint(42, 90)),
-                used_on - datetime.timedelta(days=14),
-            )
-            plan.append(DemoNeed("", community.code, direction, kind, raised_on, "fulfilled", used_on, ref, title))
-            titles_used.add(title)
-        if level == 0:
-            # Where outside resources are scarce, residents fill a gap themselves (no provider's resource).
-            title, kind = OPEN_NEEDS[-1]
-            raised_on = _date_between(rng, datetime.date(YEAR, 2, 1), datetime.date(YEAR, 6, 30))
-            done = min(raised_on + datetime.timedelta(days=rng.randint(20, 60)), TODAY)
-            plan.append(DemoNeed("", community.code, "report", kind, raised_on, "fulfilled", done, "", title))
-            titles_used.add(title)
-        # Matched and waiting for the activity: raised late in the year, a resource accepted.
-        if level > 0:
-            nearby = {ref for c, refs in reached.items() if street_of[c] == community.street_code for ref in refs}
-            waiting = [t for t in NEED_TEMPLATES if t[0] not in titles_used and nearby.intersection(t[2])]
-            if waiting:
-                title, kind, refs = rng.choice(waiting)
-                ref = rng.choice(sorted(nearby.intersection(refs)))
-                raised_on = _date_between(rng, datetime.date(YEAR, 10, 15), datetime.date(YEAR, 12, 10))
-                plan.append(DemoNeed("", community.code, "report", kind, raised_on, "matched", None, ref, title))
+            # Fulfilled: a template whose resource reached the community, raised 2–10 weeks before that use.
+            fulfillable = [t for t in NEED_TEMPLATES if any(ref in here for ref in t[2])]
+            rng.shuffle(fulfillable)
+            wanted = 0 if level == 0 else min(len(fulfillable), 1 + int(level * 10) + rng.randint(0, 1))
+            for title, kind, refs in fulfillable[:wanted]:
+                ref = rng.choice([r for r in refs if r in here])
+                days = sorted(d for d in here[ref] if d >= earliest + datetime.timedelta(days=14))
+                if not days:
+                    continue
+                used_on = rng.choice(days)
+                direction, raised_on = _need_origin(
+                    rng,
+                    survey_day,
+                    used_on - datetime.timedelta(days=rng.randint(42, 90)),
+                    used_on - datetime.timedelta(days=14),
+                )
+                plan.append(DemoNeed("", community.code, direction, kind, raised_on, "fulfilled", used_on, ref, title))
                 titles_used.add(title)
-        # Open: nothing matched yet (more where resources are scarce).
-        open_count = rng.randint(1, 2) + (2 if level < 0.1 else 0)
-        for title, kind in rng.sample([n for n in OPEN_NEEDS if n[0] not in titles_used], open_count):
-            direction, raised_on = _need_origin(rng, survey_day, earliest, datetime.date(YEAR, 12, 15))
-            plan.append(DemoNeed("", community.code, direction, kind, raised_on, "open", None, "", title))
-        # Cancelled: one now and then.
-        if rng.random() < 0.6:
-            title, kind = rng.choice(CANCELLED_NEEDS)
-            raised_on = _date_between(rng, datetime.date(YEAR, 2, 1), datetime.date(YEAR, 10, 31))
-            plan.append(DemoNeed("", community.code, "report", kind, raised_on, "cancelled", None, "", title))
+            if level == 0:
+                # Where outside resources are scarce, residents fill a gap themselves (no provider's resource).
+                title, kind = OPEN_NEEDS[-1]
+                raised_on = _date_between(rng, datetime.date(year, 2, 1), datetime.date(year, 6, 30))
+                done = min(raised_on + datetime.timedelta(days=rng.randint(20, 60)), TODAY)
+                plan.append(DemoNeed("", community.code, "report", kind, raised_on, "fulfilled", done, "", title))
+                titles_used.add(title)
+            # Matched and waiting for the activity: raised late in 2025, a resource accepted.
+            if level > 0 and year == YEAR:
+                nearby = {
+                    ref for (y, c), refs in reached.items() if y == year and street_of[c] == community.street_code
+                    for ref in refs
+                }  # fmt: skip
+                waiting = [t for t in NEED_TEMPLATES if t[0] not in titles_used and nearby.intersection(t[2])]
+                if waiting:
+                    title, kind, refs = rng.choice(waiting)
+                    ref = rng.choice(sorted(nearby.intersection(refs)))
+                    raised_on = _date_between(rng, datetime.date(year, 10, 15), datetime.date(year, 12, 10))
+                    plan.append(DemoNeed("", community.code, "report", kind, raised_on, "matched", None, ref, title))
+                    titles_used.add(title)
+            # Open: nothing matched yet (more where resources are scarce).
+            open_count = rng.randint(1, 2) + (2 if level < 0.1 else 0)
+            unmet = [n for n in OPEN_NEEDS if n[0] not in titles_used]
+            for title, kind in rng.sample(unmet, min(open_count, len(unmet))):
+                direction, raised_on = _need_origin(rng, survey_day, earliest, datetime.date(year, 12, 15))
+                plan.append(DemoNeed("", community.code, direction, kind, raised_on, "open", None, "", title))
+            # Cancelled: one now and then.
+            if rng.random() < 0.6:
+                title, kind = rng.choice(CANCELLED_NEEDS)
+                raised_on = _date_between(rng, datetime.date(year, 2, 1), datetime.date(year, 10, 31))
+                plan.append(DemoNeed("", community.code, "report", kind, raised_on, "cancelled", None, "", title))
     plan.sort(key=lambda n: (n.raised_on, n.community_code, n.title))
     for number, need in enumerate(plan, start=1):
         need.ref = f"N{number:04d}"
@@ -1239,3 +1529,63 @@ def needs_file(world: DemoWorld, rng: random.Random) -> OutTable:
 
 
 STEPS += [providers_file, resources_file, needs_file]
+# --- 析 measure: the social-capital survey, in the autumns of 2024 and 2025 -------------------------------------
+#
+# Each street ran the social-capital survey (the instrument of ``gongzhi.analytics.survey.instrument``: trust, norms,
+# network resources and satisfaction with community governance, three Likert items each) in November, on paper and on
+# phones. A share of each community's adults answered (the profile's ``surveyed``; fewer in 2024), people who take part
+# in community life a little more willingly. Answers hang together as in a real survey: a respondent's disposition
+# colours every item, each scale has a part of its own, and each item its noise (Cronbach's alpha about 0.8). People
+# who come to activities trust more and know more people who could help; the community's year shows too: learning and
+# deliberation → trust, organisations → norms, outside resources and mixing → network resources, deliberation →
+# satisfaction; new citizens where the two groups keep apart know fewer people to turn to.
+
+SURVEY_WEEKS: dict[str, tuple[int, int]] = {JIUBAO: (11, 3), CAIHE: (11, 10)}  # first day of the street's survey
+SURVEY_DAYS = 12  # answered over this many days
+
+
+def _survey_effects(profile: YearProfile) -> dict[str, float]:
+    """How a community's year moves the mean of each scale (0 for a typical community)."""
+    learning = min(profile.learning, 2.0) - 1
+    return {
+        "trust": 0.35 * learning + 0.3 * (profile.civic - 1),
+        "norms": 0.6 * (profile.groups - 1) + 0.2 * (profile.civic - 1),
+        "network": 1.2 * (profile.link - 0.15) + 0.6 * (profile.mixing - 0.5),
+        "satisfaction": 0.6 * (profile.civic - 1) + 0.15 * learning,
+    }
+
+
+def survey_answers_file(world: DemoWorld, rng: random.Random) -> OutTable:
+    present_count: dict[int, dict[str, int]] = world.extra.get("present_count", {})
+    rows: list[list[str]] = []
+    for year in YEARS:
+        counts = present_count.get(year, {})
+        for community in sorted(world.communities, key=lambda c: c.code):
+            profile = community.year(year)
+            month, first = SURVEY_WEEKS.get(community.street_code, (11, 1))
+            opens = datetime.date(year, month, first)
+            pool = [
+                r for r in world.residents
+                if r.community_code == community.code and _adult(r, year) and _on_roll(r, opens)
+            ]  # fmt: skip
+            weights = [1.0 + 0.1 * min(counts.get(r.ref, 0), 10) for r in pool]
+            chosen = _weighted_sample(rng, pool, weights, round(len(pool) * profile.surveyed))
+            effects = _survey_effects(profile)
+            for r in sorted(chosen, key=lambda r: r.ref):
+                answered_on = opens + datetime.timedelta(days=rng.randrange(SURVEY_DAYS))
+                taking_part = math.sqrt(min(counts.get(r.ref, 0), 12) / 12)
+                apart = (1 - profile.mixing) if r.household == "new_citizen" else 0.0
+                disposition = rng.gauss(0, 0.55)
+                for scale, items in SURVEY_SCALES.items():
+                    mean = 3.0 + effects[scale] + disposition + rng.gauss(0, 0.35)
+                    mean += (0.4 if scale == "satisfaction" else 0.8) * taking_part
+                    mean -= {"network": 0.35, "trust": 0.2}.get(scale, 0.0) * apart
+                    for item in items:
+                        value = min(5, max(1, round(mean + rng.gauss(0, 0.6))))
+                        rows.append([r.ref, community.code, answered_on.isoformat(), item, str(value)])
+    rows.sort(key=lambda row: (row[2], row[1], row[0], SURVEY_ITEMS.index(row[3])))
+    columns = ["resident_ref", "community_code", "answered_on", "item", "value"]
+    return OutTable("survey_answers.csv", columns, rows)
+
+
+STEPS += [survey_answers_file]

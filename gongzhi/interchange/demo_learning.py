@@ -2,7 +2,8 @@
 
 The interchange files carry organisations, activities and attendance, but not courses, series or teachers (METHOD.md
 has no file for them). This step turns the imported ``course_session`` activities into courses: grouped by title, one
-course per title, with the 好婆婆 classroom's four series and their teachers. It also gives the demo teacher login a
+course per title (an earlier year's edition, ``婴幼儿科学喂养（2024年）``, is a course of its own, closed), with the 好婆婆
+classroom's four series and their teachers. It also gives the demo teacher login a
 teacher profile, enrols the demo resident logins and awards them some points for attendance they have, and creates a
 few upcoming sessions around today's real date so that the QR check-in can be tried at once.
 
@@ -39,6 +40,7 @@ from .demo import (
     HAOPOPO_SERIES,
     JIUBAO,
     JIUBAO_COMMUNITY,
+    catalogue_title,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -113,7 +115,8 @@ def demo_learning_ensure(*, now: datetime.datetime | None = None) -> LearningSum
     ):
         unlinked[activity.title].append(activity)
     for title, activities in sorted(unlinked.items()):
-        meta = courses_meta.get(title)
+        meta = courses_meta.get(catalogue_title(title))
+        current = catalogue_title(title) == title  # this year's edition (earlier editions are closed)
         place_code = meta[0] if meta else _course_place({a.place_id for a in activities})
         place = places.get(place_code) or Place.objects.get(code=place_code)
         teacher = None
@@ -131,7 +134,7 @@ def demo_learning_ensure(*, now: datetime.datetime | None = None) -> LearningSum
                 teachers=[teacher] if teacher else [],
                 audience=meta[4] if meta else "",
                 capacity=HAOPOPO_CAPACITY if classroom else None,
-                status=CourseStatus.OPEN if classroom else CourseStatus.CLOSED,
+                status=CourseStatus.OPEN if classroom and current else CourseStatus.CLOSED,
             )
             summary.courses += 1
         for activity in activities:

@@ -37,7 +37,7 @@ def test_demo_files_are_deterministic(tmp_path: Path) -> None:
     }  # fmt: skip
     assert list(first)[3:] == [
         "organizations.csv", "memberships.csv", "activities.csv", "attendance.csv", "issues.csv", "issue_actions.csv",
-        "providers.csv", "resources.csv", "needs.csv",
+        "providers.csv", "resources.csv", "needs.csv", "survey_answers.csv",
     ]  # fmt: skip
     for name in first:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -16,6 +16,7 @@ from gongzhi.interchange.demo import (
     DEMO_RESIDENT_PHONES,
     HAOPOPO_NAME,
     HAOPOPO_REF,
+    YEAR,
     build_demo,
     generate_demo,
 )
@@ -272,7 +273,7 @@ def test_demo_learn_files_are_deterministic_and_believable(tmp_path: Path) -> No
     sizes = sorted(per_activity.values())
     assert 10 <= sizes[len(sizes) // 2] <= 40 and 60 <= sizes[-1] <= 150
     assert any(m[4] for m in rows["memberships.csv"])  # some leave
-    mixing = world.extra["mixing"]
+    mixing = world.extra["mixing"][YEAR]
     assert max(mixing.values()) - min(mixing.values()) > 0.3
     hours = [a[3] for a in rows["attendance.csv"] if a[3]]
     assert hours and all(Decimal(h) > 0 for h in hours)

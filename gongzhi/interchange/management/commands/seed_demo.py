@@ -1,8 +1,10 @@
-"""``manage.py seed_demo [--seed N]``: write the demo interchange files into var/demo/, import them, create the demo
-logins, then the courses of the imported sessions and a few upcoming sessions (``demo_learning``), the deliberation
-cases (``demo_deliberation``) and the link records the files do not carry (``demo_link``) the station's growth and a selection year (``demo_cultivate``) and the little bees volunteer team
-(``demo_volunteering``). Running it again
-changes nothing (on another day it adds that day's upcoming sessions)."""
+"""``manage.py seed_demo [--seed N]``: write the demo interchange files (2024 and 2025) into var/demo/, import them,
+create the demo logins, then the courses of the imported sessions and a few upcoming sessions (``demo_learning``), the
+deliberation cases (``demo_deliberation``), the link records the files do not carry (``demo_link``), the station's
+growth and a selection year (``demo_cultivate``), the little bees volunteer team (``demo_volunteering``), the
+credentials (``demo_credentials``), and finally the indicators of 2024, 2025 and the quarters of 2025
+(``demo_measure``), with a summary of how the communities differ. Running it again changes nothing (on another day
+it adds that day's upcoming sessions; the indicators are recomputed)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from gongzhi.interchange.demo_cultivate import demo_cultivate_ensure
 from gongzhi.interchange.demo_deliberation import demo_deliberation_ensure
 from gongzhi.interchange.demo_learning import demo_learning_ensure
 from gongzhi.interchange.demo_link import demo_link_ensure
+from gongzhi.interchange.demo_measure import PERIODS, MeasureSummary, demo_measure_ensure
 from gongzhi.interchange.demo_volunteering import demo_volunteering_ensure
 from gongzhi.interchange.importer import ImportFailed, import_data
 from gongzhi.interchange.progress import tqdm_bars
@@ -38,6 +41,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dir", default=None, help="where to write the files (default VAR_DIR/demo)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        parser.add_argument("--no-measure", action="store_true", help="do not compute the indicators")
 
     def handle(self, *args: Any, **options: Any) -> None:
         folder = Path(options["dir"]) if options["dir"] else env.VAR_DIR / "demo"
@@ -111,6 +115,8 @@ class Command(BaseCommand):
         )
         for note in creds.notes:
             self.stdout.write(note)
+        if not options["no_measure"]:
+            self._measure(demo_measure_ensure())
         for activity in learning.upcoming:
             start = timezone.localtime(activity.starts_at)
             self.stdout.write(f"即将开课 upcoming: {start:%Y-%m-%d %H:%M} {activity.title}（{activity.ref}）")
@@ -125,6 +131,34 @@ class Command(BaseCommand):
         widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
         for row in table:
             self.stdout.write("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)))
+
+    def _measure(self, summary: MeasureSummary) -> None:
+        for note in summary.notes:
+            self.stdout.write(note)
+        if not summary.computed:
+            return
+        self.stdout.write(
+            f"测评：已计算 {'、'.join(summary.computed)} 的指标  (indicators computed for {', '.join(summary.computed)})"
+        )
+        years = [p for p in PERIODS if "Q" not in p]
+        header = ("社区 community", *(f"综合 {y}" for y in years), "I", "II", "III", f"主要困境 {years[-1]}")
+        table = [header]
+        for c in summary.communities:
+            table.append(
+                (
+                    c.name,
+                    *(_score(c.composite.get(y)) for y in years),
+                    *(_score(v) for v in c.dimensions.values()),
+                    c.dilemma_label,
+                )
+            )
+        widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
+        for row in table:
+            self.stdout.write("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)))
+
+
+def _score(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
 
 
 def _width(text: str) -> int:
