@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = ("community", "period", "X", "M", "Y")
 DEFAULT_RESAMPLES = 2000
@@ -73,6 +75,8 @@ def rnd(value: Any, digits: int = 6) -> float | None:
 
 
 def _to_pandas(panel: Any) -> pd.DataFrame:
+    import pandas as pd  # heavy: loaded when the test runs, not when a page imports this module
+
     if isinstance(panel, pd.DataFrame):
         frame = panel
     elif hasattr(panel, "to_dict") and hasattr(panel, "schema"):  # a Polars frame (no pyarrow needed this way)
@@ -88,6 +92,8 @@ def _to_pandas(panel: Any) -> pd.DataFrame:
 def prepare(panel: Any) -> tuple[pd.DataFrame, int]:
     """The complete rows (X, M, Y present and finite), sorted by community and period, and how many were dropped.
     Raises ValueError when a (community, period) appears twice."""
+    import pandas as pd  # heavy: loaded when the test runs, not when a page imports this module
+
     frame = _to_pandas(panel)
     out = pd.DataFrame(
         {
@@ -170,6 +176,8 @@ def bootstrap_indirect(
     sums of 1, x, m, y, x², m², xm, xy, my (data centred and scaled on the whole panel first, for precision) in
     closed form. This equals statsmodels OLS on the resampled rows (tests check it) at a fraction of the cost.
     """
+    import pandas as pd  # heavy: loaded when the test runs, not when a page imports this module
+
     codes, communities = pd.factorize(frame["community"], sort=True)
     n_groups = len(communities)
     scale: dict[str, float] = {}
@@ -219,6 +227,8 @@ def mediation(
     """The a path (M ~ X), the b path and direct effect c′ (Y ~ M + X), the total effect c (Y ~ X), each with
     community-clustered standard errors and p-values, and the indirect effect a·b with its percentile bootstrap
     interval at level 1 − ``alpha`` over ``resamples`` community resamples drawn from ``seed``."""
+    import pandas as pd  # heavy: loaded when the test runs, not when a page imports this module
+
     if resamples < 1:
         raise ValueError("resamples must be at least 1")
     if not 0 < alpha < 1:
@@ -282,6 +292,7 @@ def mediation(
 def fixed_effects(panel: Any) -> dict[str, Any]:
     """Y on M with community and period fixed effects (``PanelOLS(entity_effects=True, time_effects=True)``) and
     standard errors clustered by community."""
+    import pandas as pd  # heavy: loaded when the test runs, not when a page imports this module
     from linearmodels.panel import PanelOLS
     from linearmodels.panel.utility import AbsorbingEffectError
 

@@ -5,13 +5,15 @@ on the place)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from gongzhi.places.models import Place
 
 from ..engine.mechanism import period_sort_key as _period_order
 from ..models import IndicatorSnapshot, MechanismResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 X_ID = "E1"
 OUTCOMES: tuple[str, ...] = ("G1", "S_SATISFACTION")
@@ -58,6 +60,8 @@ def mechanism_panel(*, place: Place, periods: list[str]) -> Panel:
         {"community": code, "period": period, **{i: found.get(i) for i in PANEL_IDS}}
         for (code, period), found in sorted(cells.items(), key=lambda kv: (kv[0][0], _period_order(kv[0][1])))
     ]
+    import pandas as pd  # heavy: imported when a panel is read, not when the URLconf loads
+
     frame = pd.DataFrame(records, columns=list(PANEL_COLUMNS))
     for column in PANEL_IDS:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

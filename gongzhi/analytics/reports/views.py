@@ -21,7 +21,7 @@ from gongzhi.core.pages import staff_place
 
 from .. import catalogue
 from ..engine import spec
-from . import opendata, pdf, selectors
+from . import opendata, selectors
 from .selectors import Report, ReportMissing
 
 NAV_KEY = "measure_report_index"  # the navigation entry of the reports (gongzhi.analytics.nav)
@@ -138,6 +138,8 @@ def report_pdf(request: HttpRequest, code: str, period: str) -> HttpResponse:
     report = _report_or_error(request, code, period)
     if isinstance(report, HttpResponse):
         return report
+    from . import pdf  # fpdf2 and matplotlib load on the first download, not with the URLconf
+
     try:
         content = pdf.render(report)
     except pdf.CJKFontMissing as exc:

@@ -35,7 +35,6 @@ from gongzhi.places.models import Place
 from ..models import Certificate, CertificateStatus, CredentialLevel, ProgrammeStatus
 from . import certificate_selectors as reads
 from . import keys, signing
-from . import pdf as certificate_pdf
 from .certificates import (
     certificate_claim,
     certificate_issue,
@@ -352,6 +351,8 @@ def renew_mine(request: HttpRequest, certificate_id: Any) -> HttpResponse:
 
 @login_required
 def download_pdf(request: HttpRequest, certificate_id: Any) -> HttpResponse:
+    from . import pdf as certificate_pdf  # fpdf2 loads on the first download, not with the URLconf
+
     certificate = _certificate_or_404(request, certificate_id)
     try:
         content = certificate_pdf.render(
