@@ -10,9 +10,9 @@ from tests.api.conftest import API, error_of
 
 pytestmark = pytest.mark.django_db
 
-NEWEST = f"{API}/analytics/mechanism"
-PERIODS = f"{API}/analytics/mechanism/periods"
-RUNS = f"{API}/analytics/mechanism/runs"
+NEWEST = f"{API}/measure/mechanism"
+PERIODS = f"{API}/measure/mechanism/periods"
+RUNS = f"{API}/measure/mechanism/runs"
 
 
 def test_run_read_and_retry(mech_world, make_client):

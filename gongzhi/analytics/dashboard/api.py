@@ -15,7 +15,7 @@ from .. import catalogue
 from ..engine.periods import PeriodError
 from . import selectors
 
-router = Router(tags=["analytics-dashboard"])
+router = Router(tags=["measure-dashboard"])
 
 PERIOD_PATTERN = r"^\d{4}(Q[1-4])?$"
 

@@ -19,7 +19,7 @@ from ..models import MechanismResult
 from . import selectors, services
 from .labels import reason_label, variable_label
 
-router = Router(tags=["analytics-mechanism"])
+router = Router(tags=["measure-mechanism"])
 
 CAUTION = "这是观察数据中的关联，不是因果关系的证明。"
 
@@ -167,7 +167,7 @@ def result_out(stored: MechanismResult) -> dict[str, Any]:
 
 
 @router.get(
-    "/analytics/mechanism",
+    "/measure/mechanism",
     response={200: MechanismResultOut, **errors(401, 403, 404, 422)},
     summary="机制检验：一个区划最新的结果",
     description="从已存储的结果读取，不重新计算。没有结果时为 404。",
@@ -181,7 +181,7 @@ def mechanism_newest(request: ApiRequest, filters: Query[MechanismPlaceQuery]) -
 
 
 @router.get(
-    "/analytics/mechanism/periods",
+    "/measure/mechanism/periods",
     response={200: MechanismPeriodsOut, **errors(401, 403, 404, 422)},
     summary="机制检验可用的时期",
 )
@@ -191,7 +191,7 @@ def mechanism_periods(request: ApiRequest, filters: Query[MechanismPlaceQuery]) 
 
 
 @router.post(
-    "/analytics/mechanism/runs",
+    "/measure/mechanism/runs",
     response={201: MechanismResultOut, 200: MechanismResultOut, **errors(400, 401, 403, 404, 422)},
     summary="运行机制检验",
     description="在所选时期的已存储测评结果上运行（几秒内完成），保存并返回结果（201）。相同设置在相同数据上再次运行"

@@ -21,7 +21,7 @@ from gongzhi.core.api import MAX_PAGE_SIZE, PAGE_SIZE, ApiRequest, errors
 
 from . import opendata
 
-router = Router(tags=["analytics-reports"])
+router = Router(tags=["measure-reports"])
 
 
 class OpendataRowOut(Schema):

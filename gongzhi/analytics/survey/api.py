@@ -26,7 +26,7 @@ from ..models import SocialSurvey, SocialSurveyStatus
 from . import selectors, services
 from .instrument import ITEMS, LIKERT, SCALE_INDICATORS, SCALE_LABELS, SCALE_OF, SCALE_PROMPTS, SCALES, SHORT, TEXTS
 
-router = Router(tags=["analytics-survey"])
+router = Router(tags=["measure-survey"])
 
 # --- schemas (names unique in the whole API) ------------------------------------------------------------------------
 
