@@ -47,7 +47,9 @@ class MeasureSettings(BaseModel):
         verbose_name_plural = _("测评设置")
         indexes = [models.Index(fields=["place", "-created_at"], name="msettings_place_newest")]
         constraints = [
-            models.CheckConstraint(condition=models.Q(threshold__gte=0, threshold__lte=100), name="msettings_threshold"),
+            models.CheckConstraint(
+                condition=models.Q(threshold__gte=0, threshold__lte=100), name="msettings_threshold"
+            ),
             models.CheckConstraint(condition=models.Q(graph_limit__gte=2), name="msettings_graph_limit"),
         ]
 
@@ -184,7 +186,9 @@ class SocialSurvey(BaseModel):
     place to residents of the target places, answered on a phone between ``opens_on`` and ``closes_on``."""
 
     title = models.CharField(_("标题"), max_length=200)
-    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="social_surveys", verbose_name=_("发起区划"))
+    place = models.ForeignKey(
+        Place, on_delete=models.PROTECT, related_name="social_surveys", verbose_name=_("发起区划")
+    )
     targets = models.ManyToManyField(Place, related_name="targeted_by_social_surveys", verbose_name=_("调查范围"))
     opens_on = models.DateField(_("开始日期"))
     closes_on = models.DateField(_("截止日期"))
