@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from gongzhi.core.errors import DomainError
+from gongzhi.core.interchange import chunks
 from gongzhi.interchange.importer import ImportFailed, ImportReport, import_data
 from gongzhi.interchange.progress import tqdm_bars
 from gongzhi.interchange.readers import ReadError, open_source
@@ -54,8 +55,9 @@ def print_report(command: BaseCommand, report: ImportReport) -> None:
 def print_errors(command: BaseCommand, exc: ImportFailed) -> None:
     for error in exc.errors[:MAX_SHOWN]:
         command.stderr.write(f"{error}    [{error.english()}]")
-    if len(exc.errors) > MAX_SHOWN:
-        rest = len(exc.errors) - MAX_SHOWN
+    total = getattr(exc, "total", len(exc.errors))  # the bulk path lists the first errors and counts them all
+    if total > MAX_SHOWN:
+        rest = total - min(len(exc.errors), MAX_SHOWN)
         command.stderr.write(f"…… 另有 {rest} 处错误未显示  (… {rest} more errors not shown)")
 
 
@@ -102,8 +104,8 @@ def touched_periods(path: str | Path, report: ImportReport) -> list[str]:
                                 activity_refs.add(cells[i])
                             elif (year := _year(cells[i])) is not None:
                                 years.add(year)
-    if activity_refs:
-        for starts_at in Activity.objects.filter(ref__in=activity_refs).values_list("starts_at", flat=True):
+    for batch in chunks(sorted(activity_refs), 2000):  # a big import names hundreds of thousands of activities
+        for starts_at in Activity.objects.filter(ref__in=batch).values_list("starts_at", flat=True):
             years.add(timezone.localtime(starts_at).year)
     last = timezone.localdate().year + 1
     periods = {str(y) for y in years if 1949 <= y <= last}
@@ -118,6 +120,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="a folder of CSV files, or an .xlsx workbook")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+        parser.add_argument(
+            "--bulk",
+            action="store_true",
+            help="large folders: stream, check in SQL, load set-based (COPY on PostgreSQL); no id_number values",
+        )
         parser.add_argument("--no-compute", action="store_true", help="do not recompute the indicators afterwards")
         parser.add_argument(
             "--compute-now", action="store_true", help="recompute the touched periods here, one after the other"
@@ -125,13 +132,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         progress = None if options["no_progress"] else tqdm_bars(getattr(self.stderr, "_out", sys.stderr))
+        importer = import_data
+        if options["bulk"]:
+            from gongzhi.interchange.bulk import bulk_import
+
+            importer = bulk_import
         try:
-            report = import_data(options["path"], progress=progress)
+            report = importer(options["path"], progress=progress)
         except ImportFailed as exc:
             print_errors(self, exc)
+            total = getattr(exc, "total", len(exc.errors))
             raise CommandError(
-                f"导入失败：{len(exc.errors)} 处错误，没有写入任何数据  "
-                f"(import failed: {len(exc.errors)} errors, nothing was written)"
+                f"导入失败：{total} 处错误，没有写入任何数据  (import failed: {total} errors, nothing was written)"
             ) from exc
         print_report(self, report)
         if options["no_compute"] or not report.changed:
