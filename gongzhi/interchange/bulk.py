@@ -560,6 +560,11 @@ def bulk_import(
             if not db.pg:
                 with contextlib.suppress(Exception):  # failing anyway: the temp tables go with the connection
                     db.drop_stages()
+    if connection.vendor == "postgresql" and report.changed:
+        # Fresh statistics at once: until autovacuum gets to them, the planner takes the loaded tables for nearly
+        # empty and the indicators' extractor runs nested loops over millions of rows (bench/RESULTS.md, R1).
+        with clock("analyze"), connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
     return report
 
 

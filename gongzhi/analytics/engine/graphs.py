@@ -14,8 +14,9 @@ input always gives the same numbers; drawings never carry resident ids.
 
 from __future__ import annotations
 
+import itertools
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import igraph as ig
@@ -29,7 +30,7 @@ from .prep import CODE, attendance, communities, residents_of, within
 GRAPH_IDS: tuple[str, ...] = ("III5", "III6", "III7", "NODES", "EDGES", "DENSITY")
 GRAPH_SOURCES: tuple[str, ...] = ("attendance", "activities", "residents")
 UNKNOWN_GROUP = "unknown"
-JOIN_BATCH_ROWS = 2_000_000  # present residents per batch of the per-activity self-join
+JOIN_BATCH_ROWS = 2_000_000  # present residents per batch of the pairing (whole communities)
 
 
 @dataclass
@@ -39,6 +40,9 @@ class GraphParts:
 
     nodes: pl.DataFrame
     edges: pl.DataFrame
+    # community_code -> (component membership of each node, edge count), filled by graph_measures so that drawings
+    # does not build every graph a second time
+    components: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
 
 
 # (key, weak references to the frames the key names, result): at most one entry
@@ -87,33 +91,73 @@ def _build_parts(data: EngineInput, period: Period, graph_limit: int) -> GraphPa
         .with_columns(pl.int_range(pl.len(), dtype=pl.Int64).over(CODE).alias("node"))
         .select(CODE, "node", "resident_id", "household")
     )
-    # integer keys from here on: one group per (activity, community)
+    # integer keys from here on: rows sorted by (community, activity, node)
     small = (
         pres.join(sizes.filter(pl.col("present") <= graph_limit), on="ai", how="semi")
         .join(nodes.select(CODE, "resident_id", "node"), on=[CODE, "resident_id"], how="inner")
         .join(comms, on=CODE, how="inner")
-        .select((pl.col("ai").cast(pl.Int64) * comms.height + pl.col("ci").cast(pl.Int64)).alias("g"), "ci", "node")
+        .select(pl.col("ci").cast(pl.Int64), pl.col("ai").cast(pl.Int64), "node")
+        .sort("ci", "ai", "node")
     )
-    # The self-join is done for batches of whole communities so that its intermediate rows stay bounded.
-    batch_of = (
-        small.group_by("ci")
-        .agg(pl.len().alias("rows"))
-        .sort("ci")
-        .select("ci", (pl.col("rows").cum_sum() // JOIN_BATCH_ROWS).alias("batch"))
-    )
-    small = small.join(batch_of, on="ci", how="inner")
-    pieces = []
-    for (_,), chunk in sorted(small.partition_by("batch", as_dict=True, include_key=False).items()):
-        pieces.append(
-            chunk.join(chunk.select("g", pl.col("node").alias("b")), on="g", how="inner")
-            .filter(pl.col("node") < pl.col("b"))
-            .select("ci", pl.col("node").alias("a"), "b")
-            .unique()  # no sort: the measures do not depend on edge order, and the outputs sort themselves
-        )
+    # Pairs are made for batches of whole communities, so that memory stays bounded.
+    ci = small.get_column("ci").to_numpy()
+    ai = small.get_column("ai").to_numpy()
+    node = small.get_column("node").to_numpy()
+    del small
+    pieces = [_pairs(ci[lo:hi], ai[lo:hi], node[lo:hi]) for lo, hi in _batches(ci, JOIN_BATCH_ROWS)]
     edge_schema = {"ci": pl.UInt32, "a": pl.Int64, "b": pl.Int64}
     joined = pl.concat(pieces, how="vertical") if pieces else pl.DataFrame(schema=edge_schema)
     edges = joined.join(comms, on="ci", how="inner").select(CODE, "a", "b")
     return GraphParts(nodes=nodes, edges=edges)
+
+
+NODE_BITS = 24  # node numbers per community < 2**24 (16.7 M residents of one community), community index < 2**15
+
+
+def _batches(ci: np.ndarray, rows: int) -> list[tuple[int, int]]:
+    """[lo, hi) ranges of about ``rows`` rows each that never split a community (``ci`` is sorted)."""
+    if ci.shape[0] == 0:
+        return []
+    bounds = [0]
+    starts = np.flatnonzero(np.diff(ci)) + 1  # first row of each community after the first
+    for start in starts.tolist():
+        if start - bounds[-1] >= rows:
+            bounds.append(start)
+    bounds.append(int(ci.shape[0]))
+    return list(itertools.pairwise(bounds))
+
+
+def _pairs(ci: np.ndarray, ai: np.ndarray, node: np.ndarray) -> pl.DataFrame:
+    """The distinct pairs (a < b) of nodes present at the same activity, per community: ``ci, a, b``.
+
+    Rows are sorted by (community, activity, node) and distinct, so each (activity, community) group of k rows gives its
+    k(k−1)/2 pairs directly, in NumPy (no k² self-join rows, no diagonal to filter out); pairs met at several
+    activities are made unique on one int64 key per pair."""
+    n = node.shape[0]
+    first_of_group = np.ones(n, dtype=bool)
+    first_of_group[1:] = (ci[1:] != ci[:-1]) | (ai[1:] != ai[:-1])
+    starts = np.flatnonzero(first_of_group)
+    ends = np.append(starts[1:], n)
+    after = np.repeat(ends, ends - starts) - np.arange(n) - 1  # rows after each row in its group
+    total = int(after.sum())
+    if total == 0:
+        return pl.DataFrame(schema={"ci": pl.UInt32, "a": pl.Int64, "b": pl.Int64})
+    first = np.repeat(np.arange(n, dtype=np.int64), after)
+    run_start = np.repeat(np.cumsum(after) - after, after)
+    second = np.arange(total, dtype=np.int64) - run_start + first + 1
+    del run_start
+    mask = (1 << NODE_BITS) - 1
+    keys = (ci[first] << (2 * NODE_BITS)) | (node[first] << NODE_BITS) | node[second]
+    del first, second
+    keys.sort()  # in place; a sort is faster here than np.unique's hashing
+    keys = keys[np.append(True, keys[1:] != keys[:-1])]
+    return pl.DataFrame(
+        {
+            "ci": (keys >> (2 * NODE_BITS)).astype(np.uint32),
+            "a": (keys >> NODE_BITS) & mask,
+            "b": keys & mask,
+        }
+    )
 
 
 def coparticipation_edges(data: EngineInput, period: Period, *, graph_limit: int = 50) -> pl.DataFrame:
@@ -187,7 +231,9 @@ def graph_measures(data: EngineInput, period: Period, *, graph_limit: int = 50) 
         groups = community_nodes.sort("node").get_column("group").to_numpy()
         e, i = _ei(groups, edges)
         g = _graph(n, edges)
-        largest = max(g.connected_components().sizes()) if n else 0
+        membership = np.asarray(g.connected_components().membership, dtype=np.int64)
+        parts.components[code] = (membership, g.ecount())
+        largest = int(np.bincount(membership).max()) if n else 0
         degrees = np.asarray(g.degree(), dtype=np.float64)
         triples = float((degrees * (degrees - 1) / 2).sum())
         closed = 0.0
@@ -265,8 +311,12 @@ def drawings(
             result[code] = {"nodes": [], "edges": [], "truncated": False, "nodes_total": 0, "edges_total": 0}
             continue
         nodes = nodes.sort("node")
-        g = _graph(n, edges)
-        membership = np.asarray(g.connected_components().membership, dtype=np.int64)
+        known = parts.components.get(code)
+        if known is None:
+            g = _graph(n, edges)
+            known = (np.asarray(g.connected_components().membership, dtype=np.int64), g.ecount())
+            parts.components[code] = known
+        membership, edges_total = known
         comp_size = np.bincount(membership)
         comp_first = np.full(comp_size.shape[0], n, dtype=np.int64)
         np.minimum.at(comp_first, membership, np.arange(n, dtype=np.int64))
@@ -293,7 +343,7 @@ def drawings(
             "edges": drawn_edges,
             "truncated": bool(order.shape[0] < n),
             "nodes_total": n,
-            "edges_total": int(g.ecount()),
+            "edges_total": int(edges_total),
         }
     return result
 
