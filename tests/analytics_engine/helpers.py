@@ -9,6 +9,7 @@ import polars as pl
 
 from gongzhi.analytics.engine.frames import EngineInput, frame
 from gongzhi.analytics.engine.indicators import compute_indicators
+from gongzhi.analytics.engine.keys import encode_ids
 from gongzhi.analytics.engine.periods import Period
 
 Triple = tuple[float | None, float | None, float | None]
@@ -22,7 +23,11 @@ def world(communities: tuple[str, ...] = ("A", "B"), missing: tuple[str, ...] = 
 
 
 def run(data: EngineInput, period: str = "2025", *, graph_limit: int = 50) -> dict[tuple[str, str], Triple]:
+    """The indicators of ``data`` as a dict — checked to be the same with the ids coded as integers (what the
+    pipeline computes on, ``keys.encode_ids``)."""
     out = compute_indicators(data, Period.parse(period), graph_limit=graph_limit)
+    coded = compute_indicators(encode_ids(data), Period.parse(period), graph_limit=graph_limit)
+    assert coded.equals(out), "the indicators differ with coded ids"
     return {(c, i): (v, n, d) for c, i, v, n, d in out.iter_rows()}
 
 

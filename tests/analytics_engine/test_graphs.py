@@ -12,7 +12,7 @@ import networkx as nx
 import polars as pl
 import pytest
 
-from gongzhi.analytics.engine import graphs
+from gongzhi.analytics.engine import graphs, prep
 from gongzhi.analytics.engine.graphs import coparticipation_edges, drawings, graph_measures
 from gongzhi.analytics.engine.periods import Period
 
@@ -287,5 +287,56 @@ def test_the_kept_graph_is_reused_and_forgotten_with_its_frames():
     again = graphs.graph_parts(data, P, graph_limit=4)
     del data
     gc.collect()
-    assert graphs._CACHE == []
+    assert "graph_parts" not in prep._KEPT
     assert again.edges.height == 8  # A 7, B 1
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_worker_processes_give_what_this_process_gives(seed):
+    data = random_world(seed)
+    graphs.clear_cache()
+    here = graph_measures(data, P, graph_limit=8, workers=0)
+    drawn_here = drawings(data, P, graph_limit=8)
+    graphs.clear_cache()
+    assert graph_measures(data, P, graph_limit=8, workers=2).equals(here)
+    assert drawings(data, P, graph_limit=8) == drawn_here  # drawings reuse the workers' components
+    graphs.clear_cache()
+
+
+@pytest.mark.parametrize("seed", [2, 6])
+def test_triangles_by_bitsets_are_igraphs_transitivity(seed, monkeypatch):
+    data = random_world(seed)
+    graphs.clear_cache()
+    by_bits = graph_measures(data, P, graph_limit=12)
+    graphs.clear_cache()
+    monkeypatch.setattr(graphs, "BITSET_MAX_NODES", 0)  # every graph through igraph
+    monkeypatch.setattr(graphs, "BITSET_EDGES_PER_STEP", 3)
+    assert graph_measures(data, P, graph_limit=12).equals(by_bits)
+    graphs.clear_cache()
+    assert by_bits.filter(pl.col("indicator") == "III7")["numerator"].sum() > 0  # there were triangles to count
+
+
+def test_bitset_steps_do_not_change_the_count(monkeypatch):
+    import numpy as np
+
+    # a 5-clique (10 triangles) plus a triangle sharing node 4, plus a pendant edge: 11 triangles
+    edges = [(a, b) for a in range(5) for b in range(a + 1, 5)] + [(4, 5), (4, 6), (5, 6), (6, 7)]
+    array = np.array(edges, dtype=np.int64)
+    assert graphs._closed_triples(8, array) == 33
+    monkeypatch.setattr(graphs, "BITSET_EDGES_PER_STEP", 2)
+    assert graphs._closed_triples(8, array) == 33
+    monkeypatch.setattr(graphs, "BITSET_MAX_NODES", 4)
+    assert graphs._closed_triples(8, array) == 33  # igraph
+
+
+def test_graph_workers_by_size_and_override(monkeypatch):
+    monkeypatch.delenv("GONGZHI_GRAPH_WORKERS", raising=False)
+    monkeypatch.setattr(graphs.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert graphs.graph_workers(graphs.PARALLEL_MIN_EDGES - 1) == 0  # small: not worth starting processes
+    assert graphs.graph_workers(graphs.PARALLEL_MIN_EDGES) == 4
+    monkeypatch.setattr(graphs.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert graphs.graph_workers(10**9) == 0  # one CPU
+    monkeypatch.setenv("GONGZHI_GRAPH_WORKERS", "3")
+    assert graphs.graph_workers(10) == 3
+    monkeypatch.setenv("GONGZHI_GRAPH_WORKERS", "0")
+    assert graphs.graph_workers(10**9) == 0

@@ -27,7 +27,7 @@ import polars as pl
 
 from . import spec
 from .frames import EngineInput
-from .graphs import graph_measures
+from .graphs import start_graph_measures
 from .periods import Period
 from .prep import (
     CODE,
@@ -325,7 +325,10 @@ def volunteering_ii4(ctx: Context) -> pl.DataFrame:
 def resident_led_ii5(ctx: Context) -> pl.DataFrame:
     """II5 居民自组织: of the activities held in c in p, the share organised by an organisation (a non-empty
     ``organization_id``; empty = organised by staff)."""
-    led = ctx.held.filter(pl.col("organization_id").is_not_null() & (pl.col("organization_id") != ""))
+    led_by = pl.col("organization_id").is_not_null()
+    if ctx.held.schema["organization_id"] == pl.Utf8:  # coded ids (``keys.encode_ids``) have no empty id
+        led_by = led_by & (pl.col("organization_id") != "")
+    led = ctx.held.filter(led_by)
     return _share(ctx, _count(led, "activity_id"), _count(ctx.held, "activity_id"))
 
 
@@ -506,26 +509,34 @@ def available(indicator: str, missing: frozenset[str] | set[str]) -> bool:
     return all(any(not (set(alt) & set(missing)) for alt in clause) for clause in clauses)
 
 
-def compute_indicators(data: EngineInput, period: Period, *, graph_limit: int = 50) -> pl.DataFrame:
+def compute_indicators(
+    data: EngineInput, period: Period, *, graph_limit: int = 50, workers: int | None = None
+) -> pl.DataFrame:
     """Long frame ``community_code, indicator, value, numerator, denominator``: one row per community in
     ``data.communities`` and per id in ``spec.EXPORT_IDS + spec.EXTRA_IDS``, sorted by community code then the spec
-    order. Graph measures (III5–III7, NODES, EDGES, DENSITY) come from ``graphs.graph_measures``."""
+    order. Graph measures (III5–III7, NODES, EDGES, DENSITY) come from ``graphs.graph_measures`` (``workers``: see
+    ``graphs.start_graph_measures``)."""
     data.check()
     ctx = Context(data, period)
     null = pl.lit(None, pl.Float64)
     parts: list[pl.DataFrame] = []
-    for indicator, formula in FORMULAS.items():
-        frame = formula(ctx).select(
-            CODE,
-            pl.lit(indicator).alias("indicator"),
-            pl.col("value").cast(pl.Float64),
-            pl.col("numerator").cast(pl.Float64),
-            pl.col("denominator").cast(pl.Float64),
-        )
-        if not available(indicator, data.missing):
-            frame = frame.with_columns(value=null, numerator=null, denominator=null)
-        parts.append(frame)
-    parts.append(graph_measures(data, period, graph_limit=graph_limit))
+    # the graphs are measured by worker processes at scale while the formulas run here
+    graphs = start_graph_measures(data, period, graph_limit=graph_limit, workers=workers)
+    try:
+        for indicator, formula in FORMULAS.items():
+            frame = formula(ctx).select(
+                CODE,
+                pl.lit(indicator).alias("indicator"),
+                pl.col("value").cast(pl.Float64),
+                pl.col("numerator").cast(pl.Float64),
+                pl.col("denominator").cast(pl.Float64),
+            )
+            if not available(indicator, data.missing):
+                frame = frame.with_columns(value=null, numerator=null, denominator=null)
+            parts.append(frame)
+        parts.append(graphs.result())
+    finally:
+        graphs.close()
     order = pl.DataFrame({"indicator": list(OUTPUT_IDS), "_order": list(range(len(OUTPUT_IDS)))})
     out = (
         pl.concat(parts, how="vertical")
