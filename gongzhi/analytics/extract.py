@@ -29,9 +29,9 @@ Activity and issue-action times become local dates (Asia/Shanghai, METHOD.md) in
 from __future__ import annotations
 
 import datetime
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import polars as pl
@@ -47,6 +47,7 @@ from gongzhi.places import codes
 from gongzhi.places.models import Place, Population
 from gongzhi.resources.models import Need, Resource
 
+from .engine import keys
 from .engine.frames import SCHEMAS, EngineInput
 from .engine.periods import Period
 
@@ -161,13 +162,12 @@ def _copy_frame(name: str, sql: str, params: Sequence[Any], moments: frozenset[s
 
     parts: list[pl.DataFrame] = []
     buffer = bytearray()
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
-            for row in copy:
-                buffer += row
-                if len(buffer) >= CHUNK_BYTES:
-                    parts.append(parse(bytes(buffer)))
-                    buffer.clear()
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+        for row in copy:
+            buffer += row
+            if len(buffer) >= CHUNK_BYTES:
+                parts.append(parse(bytes(buffer)))
+                buffer.clear()
     if buffer:
         parts.append(parse(bytes(buffer)))
     if not parts:
@@ -218,8 +218,9 @@ def scope_prefix(scope_code: str) -> str:
     return codes.prefix_of(scope_code) if scope_code else ""
 
 
-def extract(*, period: Period, scope_code: str = "") -> EngineInput:
-    """The engine's input for ``period`` over the communities under ``scope_code`` (every community when empty)."""
+def extract(*, period: Period, scope_code: str = "", coded: bool = False) -> EngineInput:
+    """The engine's input for ``period`` over the communities under ``scope_code`` (every community when empty).
+    ``coded``: with ids as integer codes, exactly as ``keys.encode_ids`` codes them (what the pipeline computes on)."""
     prefix = scope_prefix(scope_code)
     previous = period.previous()
     window_start, window_end = _local_midnight(previous.start), _local_midnight(period.end)
@@ -350,22 +351,35 @@ def extract(*, period: Period, scope_code: str = "") -> EngineInput:
         ids,
     )
 
-    data = EngineInput(
-        communities=_frame("communities", communities),
-        population=_frame("population", population),
-        residents=residents,
-        activities=activities,
-        attendance=attendance_later(),
-        organizations=_frame("organizations", organizations, ids),
-        stage_changes=_frame("stage_changes", stage_changes, {**ids, "from_stage": lambda s: s or None}),
-        memberships=memberships,
-        issues=_frame("issues", issues, ids),
-        issue_actions=issue_actions,
-        needs=_frame("needs", needs, {"need_id": _text, "resource_id": _text}),
-        resources=_frame("resources", resources, {"resource_id": _text, "provider_id": _text}),
-        activity_resources=activity_resources,
-        survey_answers=survey_answers,
-        missing=_missing(),
-    )
-    data.check()
-    return data
+    frames = {
+        "communities": _frame("communities", communities),
+        "population": _frame("population", population),
+        "residents": residents,
+        "activities": activities,
+        "organizations": _frame("organizations", organizations, ids),
+        "stage_changes": _frame("stage_changes", stage_changes, {**ids, "from_stage": lambda s: s or None}),
+        "memberships": memberships,
+        "issues": _frame("issues", issues, ids),
+        "issue_actions": issue_actions,
+        "needs": _frame("needs", needs, {"need_id": _text, "resource_id": _text}),
+        "resources": _frame("resources", resources, {"resource_id": _text, "provider_id": _text}),
+        "activity_resources": activity_resources,
+        "survey_answers": survey_answers,
+    }
+    missing = _missing()
+    if not coded:
+        data = EngineInput(**frames, attendance=attendance_later(), missing=missing)
+        data.check()
+        return data
+    # Coded ids (``keys``): the residents, activities … read above hold every id the other frames name (checked,
+    # frame by frame), so they are coded now — while the attendance may still be arriving — and the attendance
+    # then needs one join per id column. Should a frame name an id they lack, everything is coded the general way.
+    codings = keys.primary_codings(frames)
+    early = {name: keys.encode_frame(frame, codings) for name, frame in frames.items()}
+    attendance = attendance_later()
+    coded_attendance = keys.encode_frame(attendance, codings)
+    text = EngineInput(**frames, attendance=attendance, missing=missing)
+    text.check()
+    if coded_attendance is None or any(frame is None for frame in early.values()):
+        return keys.encode_ids(text)
+    return EngineInput(**cast(dict[str, pl.DataFrame], early), attendance=coded_attendance, missing=missing)

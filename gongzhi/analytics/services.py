@@ -488,7 +488,7 @@ def _rows(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _compute_and_store(computation: Computation, tracker: _Tracker) -> int:
-    from .engine import graphs, indicators, keys, rollup, scoring
+    from .engine import graphs, indicators, rollup, scoring
     from .extract import extract
 
     period = Period.parse(computation.period)
@@ -497,7 +497,7 @@ def _compute_and_store(computation: Computation, tracker: _Tracker) -> int:
 
     tracker.step("extract")
     # ids as integer codes from here on: every join and distinct count on millions of rows works on integers
-    data = keys.encode_ids(extract(period=period, scope_code=scope))
+    data = extract(period=period, scope_code=scope, coded=True)
     community_codes = data.communities["community_code"].to_list()
     Computation.objects.filter(pk=computation.pk).update(communities=len(community_codes))
 

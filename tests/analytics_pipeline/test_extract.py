@@ -144,3 +144,66 @@ def test_missing_sources_are_the_empty_tables(tree):
     data = extract(period=P2025)
     assert "residents" not in data.missing and "activities" not in data.missing
     assert {"attendance", "resources", "activity_resources", "survey_answers"} <= data.missing
+
+
+def _same_frames(left, right) -> None:
+    from dataclasses import fields
+
+    for f in fields(left):
+        if f.name == "missing":
+            assert left.missing == right.missing
+        else:
+            assert getattr(left, f.name).equals(getattr(right, f.name)), f.name
+
+
+def test_the_coded_extract_is_the_extract_coded(tree, tmp_path):
+    """``extract(coded=True)`` gives exactly ``keys.encode_ids(extract())`` — by one join per id column when the
+    residents, activities … hold every id (a whole district), the general way when they do not (a scope whose
+    residents met others)."""
+    from gongzhi.analytics.engine.keys import encode_ids, is_encoded
+
+    _import_world(tree, tmp_path)
+    whole = extract(period=P2025, coded=True)
+    assert is_encoded(whole) and whole.attendance.height > 0
+    _same_frames(whole, encode_ids(extract(period=P2025)))
+    mine = factories.resident(tree.comm_a1, ref="c-a1")
+    other = factories.resident(tree.comm_b1, ref="c-b1")
+    shared = Activity.objects.create(
+        ref="c-shared",
+        place=tree.comm_b1,
+        kind="org_event",
+        title="共",
+        starts_at=datetime.datetime(2025, 3, 1, 11, tzinfo=datetime.UTC),
+    )
+    for r in (mine, other):
+        Attendance.objects.create(activity=shared, resident=r, status="present", source="roster")
+    scoped = extract(period=P2025, scope_code=tree.comm_a1.code, coded=True)
+    _same_frames(scoped, encode_ids(extract(period=P2025, scope_code=tree.comm_a1.code)))
+    assert scoped.attendance.height > scoped.attendance.join(scoped.residents, on="resident_id", how="semi").height
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the second connection is used on PostgreSQL only")
+def test_outside_a_transaction_attendance_is_read_on_a_second_connection(tree, tmp_path):
+    import threading
+
+    from gongzhi.analytics import extract as extract_module
+    from gongzhi.analytics.engine.keys import encode_ids
+
+    _import_world(tree, tmp_path)
+    threads: dict[str, str] = {}
+    read = extract_module._copy_frame
+
+    def recording(name, *args):
+        threads[name] = threading.current_thread().name
+        return read(name, *args)
+
+    extract_module._copy_frame = recording
+    try:
+        concurrent = extract(period=P2025, coded=True)
+        text = extract(period=P2025)
+    finally:
+        extract_module._copy_frame = read
+    assert threads["attendance"].startswith("gongzhi-extract") and threads["residents"] == "MainThread"
+    _same_frames(concurrent, encode_ids(text))
+    assert text.attendance.height > 0

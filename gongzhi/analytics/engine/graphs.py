@@ -35,7 +35,8 @@ from .prep import CODE, attendance, communities, forget, kept, residents_of, wit
 GRAPH_IDS: tuple[str, ...] = ("III5", "III6", "III7", "NODES", "EDGES", "DENSITY")
 GRAPH_SOURCES: tuple[str, ...] = ("attendance", "activities", "residents")
 UNKNOWN_GROUP = "unknown"
-JOIN_BATCH_ROWS = 2_000_000  # present residents per batch of the pairing (whole communities)
+JOIN_BATCH_ROWS = 1_000_000  # present residents per batch of the pairing (whole communities)
+PAIRS_PER_ROW = 3  # about how many edges a present resident brings, to decide on threads before pairing
 
 
 @dataclass
@@ -114,7 +115,13 @@ def _build_parts(data: EngineInput, period: Period, graph_limit: int) -> GraphPa
     ai = small.get_column("ai").to_numpy()
     node = small.get_column("node").to_numpy()
     del small
-    pieces = [_pairs(ci[lo:hi], ai[lo:hi], node[lo:hi]) for lo, hi in _batches(ci, JOIN_BATCH_ROWS)]
+    batches = _batches(ci, JOIN_BATCH_ROWS)
+    workers = min(len(batches), graph_workers(int(ci.shape[0]) * PAIRS_PER_ROW))
+    if workers > 1:  # batches are independent, and NumPy works without the GIL: pair them in threads
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="gongzhi-pairs") as pool:
+            pieces = list(pool.map(lambda bounds: _pairs(*(x[bounds[0] : bounds[1]] for x in (ci, ai, node))), batches))
+    else:
+        pieces = [_pairs(ci[lo:hi], ai[lo:hi], node[lo:hi]) for lo, hi in batches]
     edge_schema = {"ci": pl.UInt32, "a": pl.Int64, "b": pl.Int64}
     edges = pl.concat(pieces, how="vertical") if pieces else pl.DataFrame(schema=edge_schema)
     # each batch is sorted by (ci, a, b) and batches follow each other in ci order: the whole is sorted
@@ -159,12 +166,15 @@ def _pairs(ci: np.ndarray, ai: np.ndarray, node: np.ndarray) -> pl.DataFrame:
     if total == 0:
         return pl.DataFrame(schema={"ci": pl.UInt32, "a": pl.Int64, "b": pl.Int64})
     first = np.repeat(np.arange(n, dtype=np.int64), after)
-    run_start = np.repeat(np.cumsum(after) - after, after)
-    second = np.arange(total, dtype=np.int64) - run_start + first + 1
-    del run_start
+    # the second row of each pair: the rows after ``first`` in its group, i.e. first + 1, first + 2, …
+    second = np.arange(total, dtype=np.int64)
+    second -= np.repeat(np.cumsum(after) - after - np.arange(n, dtype=np.int64) - 1, after)
     mask = (1 << NODE_BITS) - 1
-    keys = (ci[first] << (2 * NODE_BITS)) | (node[first] << NODE_BITS) | node[second]
-    del first, second
+    row_keys = (ci << (2 * NODE_BITS)) | (node << NODE_BITS)  # the key part of each row as a pair's first end
+    keys = row_keys[first]
+    del first
+    keys |= node[second]
+    del second
     keys.sort()  # in place; a sort is faster here than np.unique's hashing
     keys = keys[np.append(True, keys[1:] != keys[:-1])]
     return pl.DataFrame(
@@ -226,7 +236,7 @@ def _closed_triples(n: int, edges: np.ndarray) -> int:
     if n > BITSET_MAX_NODES:
         g = _graph(n, edges)
         degrees = np.asarray(g.degree(), dtype=np.int64)
-        return int(round(g.transitivity_undirected(mode="zero") * float((degrees * (degrees - 1) // 2).sum())))
+        return round(g.transitivity_undirected(mode="zero") * float((degrees * (degrees - 1) // 2).sum()))
     words = (n + 63) // 64
     a, b = edges[:, 0], edges[:, 1]
     rows, cols = np.concatenate((a, b)), np.concatenate((b, a))
@@ -318,26 +328,31 @@ class PendingMeasures:
     """Graph measures under way (``start_graph_measures``); ``result()`` waits for them."""
 
     def __init__(self, data: EngineInput, period: Period, graph_limit: int, workers: int | None) -> None:
-        self.data = data
-        self.parts = graph_parts(data, period, graph_limit=graph_limit)
-        batches = _task_batches(self.parts)
-        count = graph_workers(int(self.parts.edges.height)) if workers is None else workers
-        self._inline: list[list[Task]] = batches
-        self._futures: list[Future[list[tuple[str, Measure]]]] = []
+        self.data, self.period, self.graph_limit = data, period, graph_limit
+        count = graph_workers(int(data.attendance.height) * PAIRS_PER_ROW) if workers is None else workers
         self._pool: ThreadPoolExecutor | None = None
-        if count > 0 and batches:
-            self._pool = ThreadPoolExecutor(max_workers=min(count, len(batches)), thread_name_prefix="gongzhi-graph")
-            self._futures = [self._pool.submit(_measure_batch, batch) for batch in batches]
-            self._inline = []
+        self._future: Future[tuple[GraphParts, list[tuple[str, Measure]]]] | None = None
+        if count > 0:
+            attendance(data)  # built once here, not by this thread and the caller's formulas at the same time
+            # one thread builds the graphs and hands the communities to ``count`` others
+            self._pool = ThreadPoolExecutor(max_workers=count + 1, thread_name_prefix="gongzhi-graph")
+            self._future = self._pool.submit(self._measure_all, self._pool)
+
+    def _measure_all(self, pool: ThreadPoolExecutor | None) -> tuple[GraphParts, list[tuple[str, Measure]]]:
+        parts = graph_parts(self.data, self.period, graph_limit=self.graph_limit)
+        batches = _task_batches(parts)
+        if pool is None:
+            return parts, [item for batch in batches for item in _measure_batch(batch)]
+        futures = [pool.submit(_measure_batch, batch) for batch in batches]
+        return parts, [item for future in futures for item in future.result()]
 
     def result(self) -> pl.DataFrame:
         try:
-            measured = [item for batch in self._inline for item in _measure_batch(batch)]
-            measured += [item for future in self._futures for item in future.result()]
+            parts, measured = self._measure_all(None) if self._future is None else self._future.result()
         finally:
             self.close()
         for code, (membership, m, *_rest) in measured:
-            self.parts.components[code] = (membership, m)
+            parts.components[code] = (membership, m)
         return _measures_frame(self.data, measured)
 
     def close(self) -> None:
@@ -350,9 +365,9 @@ class PendingMeasures:
 def start_graph_measures(
     data: EngineInput, period: Period, *, graph_limit: int = 50, workers: int | None = None
 ) -> PendingMeasures:
-    """Build the graphs and start measuring them — in worker threads at scale (``graph_workers``) — so that the
-    caller can compute other things meanwhile; ``.result()`` returns what ``graph_measures`` returns.
-    ``workers``: threads to use (0: measure in ``result()``); None: ``graph_workers``."""
+    """Start building the graphs and measuring them — in threads at scale (``graph_workers``, decided from the
+    attendance rows) — so that the caller can compute other things meanwhile; ``.result()`` returns what
+    ``graph_measures`` returns. ``workers``: threads measuring (0: everything in ``result()``); None: automatic."""
     return PendingMeasures(data, period, graph_limit, workers)
 
 
