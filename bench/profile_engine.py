@@ -6,7 +6,8 @@
     # later, without the database (the saved input is the extractor's output as Parquet files):
     .venv/bin/python bench/profile_engine.py --period 2025 --input /tmp/district-2025
 
-It times ``extract`` (unless ``--input``), then the engine's parts one by one — the shared intermediate frames, the
+It times ``extract`` (unless ``--input``) and the coding of ids as integers (``keys.encode_ids``, which the pipeline
+does; ``--text-ids`` skips it), then the engine's parts one by one — the shared intermediate frames, the
 formulas, the co-participation graph's nodes and edges (``graphs.graph_parts``), the per-community graph measures,
 the drawings — and profiles ``compute_indicators`` + ``drawings`` under cProfile, printing the functions with the most
 cumulative and own time (``--top``). ``--stats FILE`` keeps the raw profile for ``python -m pstats FILE``.
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--stats", default="", help="write the raw cProfile stats here")
     parser.add_argument("--no-steps", action="store_true")
+    parser.add_argument("--text-ids", action="store_true", help="profile on text ids (not coded as integers)")
     args = parser.parse_args(argv)
 
     if args.input:
@@ -112,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         data = timed("extract", extract, period=Period.parse(args.period), scope_code=args.scope)
         if args.save_input:
             save_input(data, Path(args.save_input))
+    if not args.text_ids:
+        from gongzhi.analytics.engine.keys import encode_ids
+
+        data = timed("keys.encode_ids (as the pipeline computes)", encode_ids, data)
     period = Period.parse(args.period)
     print(
         f"{'':44s} communities {data.communities.height:,}, residents {data.residents.height:,}, "

@@ -24,6 +24,12 @@ What is read, and why (METHOD.md):
   Resource uses (``activity_resources``) are missing when the activities or the resources are.
 
 Activity and issue-action times become local dates (Asia/Shanghai, METHOD.md) in Polars, vectorised.
+
+How (at district scale this is most of a computation's time, see docs/scale.md): on PostgreSQL the large frames are
+read with ``COPY (…) TO STDOUT`` as CSV that Polars parses in chunks (no Python object per row), and outside a
+transaction the attendance statement — the longest by far — runs on a second connection while this one reads the
+rest. ``extract(coded=True)`` returns the ids as integer codes (``engine.keys``), coding the other frames while the
+attendance still arrives.
 """
 
 from __future__ import annotations

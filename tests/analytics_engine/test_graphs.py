@@ -340,3 +340,14 @@ def test_graph_workers_by_size_and_override(monkeypatch):
     assert graphs.graph_workers(10) == 3
     monkeypatch.setenv("GONGZHI_GRAPH_WORKERS", "0")
     assert graphs.graph_workers(10**9) == 0
+
+
+def test_the_deduplicated_attendance_is_built_once_per_attendance_frame():
+    data = hand_world()
+    first = prep.attendance(data)
+    assert prep.attendance(data) is first
+    data.attendance = pl.concat([data.attendance, data.attendance])  # another frame, with every row twice
+    again = prep.attendance(data)
+    assert again is not first and again.equals(first)
+    prep.forget()
+    assert prep._KEPT == {}

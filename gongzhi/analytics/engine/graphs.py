@@ -56,7 +56,7 @@ class GraphParts:
     components: dict[str, tuple[np.ndarray, int]] = field(default_factory=dict)
 
     def edge_array(self, ci: int) -> np.ndarray:
-        """Community ci's edges as a contiguous (m, 2) int64 array (what igraph reads without converting)."""
+        """Community ci's edges as a contiguous (m, 2) int64 array."""
         lo, hi = int(self.edge_bounds[ci]), int(self.edge_bounds[ci + 1])
         return np.ascontiguousarray(self.edges.slice(lo, hi - lo).select("a", "b").to_numpy(), dtype=np.int64)
 
