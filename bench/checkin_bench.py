@@ -31,7 +31,6 @@ import datetime
 import http.client
 import json
 import os
-import platform
 import secrets
 import signal
 import socket
@@ -306,35 +305,11 @@ def profile_one_checkin(activity: Any, credential: tuple[str, str]) -> list[str]
 
 
 def machine() -> dict[str, str]:
-    from django.db import connection
-
-    memory = "?"
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg = cursor.fetchone()[0]
-    import django
     import gunicorn
 
-    return {
-        "CPU": cpu,
-        "nproc": str(os.cpu_count()),
-        "memory": memory,
-        "OS": platform.platform(),
-        "Python": platform.python_version(),
-        "Django": django.get_version(),
-        "gunicorn": gunicorn.__version__,
-        "PostgreSQL": pg,
-    }
+    from bench.machine import describe
+
+    return describe({"gunicorn": gunicorn.__version__})
 
 
 def main() -> int:

@@ -33,7 +33,6 @@ import itertools
 import json
 import os
 import pickle
-import platform
 import re
 import statistics
 import subprocess
@@ -284,41 +283,27 @@ def run_child(
 
 
 def machine() -> dict[str, str]:
-    import django
     import igraph
     import networkx
+    import numpy
     import pandas
     import polars
+    import scipy
     from django.db import connection
 
-    memory = "?"
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            if line.startswith("MemTotal:"):
-                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    cpu = platform.processor() or "?"
-    try:
-        with open("/proc/cpuinfo") as fh:
-            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        pg = cursor.fetchone()[0]
-    return {
-        "CPU": cpu,
-        "nproc": str(os.cpu_count()),
-        "memory": memory,
-        "OS": platform.platform(),
-        "Python": platform.python_version(),
-        "Django": django.get_version(),
-        "PostgreSQL": pg,
-        "polars": polars.__version__,
-        "python-igraph": igraph.__version__,
-        "pandas": pandas.__version__,
-        "networkx": networkx.__version__,
-        "database": connection.settings_dict.get("NAME", "?"),
-    }
+    from bench.machine import describe
+
+    return describe(
+        {
+            "polars": polars.__version__,
+            "numpy": numpy.__version__,
+            "scipy": scipy.__version__,
+            "python-igraph": igraph.__version__,
+            "pandas": pandas.__version__,
+            "networkx": networkx.__version__,
+            "database": connection.settings_dict.get("NAME", "?"),
+        }
+    )
 
 
 def table_sizes() -> dict[str, int]:

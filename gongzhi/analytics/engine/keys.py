@@ -15,6 +15,7 @@ change). Nulls stay null; an empty id ("no organisation") becomes null.
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import cast
 
 import polars as pl
 
@@ -44,41 +45,34 @@ def is_encoded(data: EngineInput) -> bool:
     )
 
 
+def _coding(ids: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """``kind, code``: the distinct non-empty ids of the one-column frame ``ids``, sorted and numbered from 0."""
+    coding = (
+        ids.select(pl.col(kind).cast(pl.Utf8))
+        .filter(pl.col(kind).is_not_null() & (pl.col(kind) != ""))
+        .unique()
+        .sort(kind)
+        .with_row_index("code")
+        .select(pl.col(kind), pl.col("code").cast(CODE_DTYPE))
+    )
+    if coding.height > 2**32 - 1:  # pragma: no cover - 4 billion ids of one kind
+        raise ValueError(f"too many {kind} values to code in 32 bits")
+    return coding
+
+
 def encode_ids(data: EngineInput) -> EngineInput:
     """A copy of ``data`` with every id column (``KINDS``) as ``UInt32`` codes, consistent across frames and ordered
     like the ids. Other columns and ``missing`` are unchanged; an input already coded is returned as is."""
     if is_encoded(data):
         return data
     frames = _frames(data)
-    coded = dict(frames)
-    for kind in KINDS:
-        holders = [name for name, frame in frames.items() if kind in frame.columns]
-        if not holders:
-            continue
-        ids = (
-            pl.concat(
-                [frames[name].select(pl.col(kind).cast(pl.Utf8)).unique() for name in holders],
-                how="vertical",
-            )
-            .filter(pl.col(kind).is_not_null() & (pl.col(kind) != ""))
-            .unique()
-            .sort(kind)
-            .with_row_index("code")
-            .select(pl.col(kind), pl.col("code").cast(CODE_DTYPE))
-        )
-        if ids.height > 2**32 - 1:  # pragma: no cover - 4 billion ids of one kind
-            raise ValueError(f"too many {kind} values to code in 32 bits")
-        for name in holders:
-            frame = coded[name]
-            order = frame.columns
-            coded[name] = (
-                frame.with_columns(pl.col(kind).cast(pl.Utf8))
-                .join(ids, on=kind, how="left", maintain_order="left")
-                .drop(kind)
-                .rename({"code": kind})
-                .select(order)
-            )
-    return EngineInput(**coded, missing=data.missing)
+    codings = {
+        kind: _coding(pl.concat([f.select(pl.col(kind).cast(pl.Utf8)).unique() for f in holders]), kind)
+        for kind in KINDS
+        if (holders := [f for f in frames.values() if kind in f.columns])
+    }
+    coded = {name: encode_frame(frame, codings) for name, frame in frames.items()}
+    return EngineInput(**cast(dict[str, pl.DataFrame], coded), missing=data.missing)
 
 
 # The frame whose ids are, in a database extract, every id of their kind that the other frames refer to: when each
@@ -96,20 +90,11 @@ PRIMARY: dict[str, str] = {
 
 def primary_codings(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """``kind -> (kind, code)``: the ids of each kind's primary frame, sorted and numbered (``PRIMARY``)."""
-    codings: dict[str, pl.DataFrame] = {}
-    for kind, name in PRIMARY.items():
-        frame = frames.get(name)
-        if frame is None or kind not in frame.columns:
-            continue
-        codings[kind] = (
-            frame.select(pl.col(kind).cast(pl.Utf8))
-            .filter(pl.col(kind).is_not_null() & (pl.col(kind) != ""))
-            .unique()
-            .sort(kind)
-            .with_row_index("code")
-            .select(pl.col(kind), pl.col("code").cast(CODE_DTYPE))
-        )
-    return codings
+    return {
+        kind: _coding(frames[name].select(kind), kind)
+        for kind, name in PRIMARY.items()
+        if name in frames and kind in frames[name].columns
+    }
 
 
 def encode_frame(frame: pl.DataFrame, codings: dict[str, pl.DataFrame]) -> pl.DataFrame | None:
@@ -128,15 +113,3 @@ def encode_frame(frame: pl.DataFrame, codings: dict[str, pl.DataFrame]) -> pl.Da
             return None
         frame = coded.drop(kind).rename({"code": kind}).select(order)
     return frame
-
-
-def encode_with(data: EngineInput, codings: dict[str, pl.DataFrame]) -> EngineInput:
-    """``encode_ids(data)``, faster when ``codings`` (``primary_codings`` of the same frames) cover every id: then the
-    codes are the same, found by one join per id column and no pass over all ids; otherwise ``encode_ids``."""
-    coded: dict[str, pl.DataFrame] = {}
-    for name, frame in _frames(data).items():
-        done = encode_frame(frame, codings)
-        if done is None:
-            return encode_ids(data)
-        coded[name] = done
-    return EngineInput(**coded, missing=data.missing)
